@@ -1,0 +1,141 @@
+"""One RAW file -> one record: mosaic, CFA, levels, white balance, colour matrix and EXIF."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import rawpy
+
+from srraw.cfa import layout_from_rawpy
+from srraw.errors import SrrawError
+from srraw.exif import Exif, read_exif
+
+JPEG_SUFFIXES = (".JPG", ".jpg", ".JPEG", ".jpeg")
+
+# Linear sRGB (D65) -> XYZ, as LibRaw's xyz_rgb.
+SRGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RawFrame:
+    """A decoded RAW file. Levels are in canonical channel order R, G1, B, G2."""
+
+    path: Path
+    mosaic: np.ndarray | None  # visible area, uint16 (H, W); None when read without pixels
+    width: int
+    height: int
+    cfa: str
+    black_levels: tuple[float, float, float, float]
+    white_level: int
+    wb: tuple[float, float, float]  # as-shot multipliers R, G, B, normalised to G = 1
+    color_matrix: np.ndarray | None  # 3x3, white-balanced camera RGB -> linear sRGB
+    exif: Exif
+    jpeg_path: Path | None = None
+
+
+def paired_jpeg(raw_path: str | os.PathLike[str]) -> Path | None:
+    """The JPEG next to a RAW file with the same stem (SR-RAW: 00001.ARW + 00001.JPG)."""
+    raw_path = Path(raw_path)
+    for suffix in JPEG_SUFFIXES:
+        candidate = raw_path.with_suffix(suffix)
+        if candidate.is_file() and candidate != raw_path:
+            return candidate
+    return None
+
+
+def camera_to_srgb(cam_from_xyz: np.ndarray) -> np.ndarray | None:
+    """White-balanced camera RGB -> linear sRGB from an XYZ -> camera matrix (LibRaw's method)."""
+    cam_from_xyz = np.asarray(cam_from_xyz, dtype=np.float64)[:3, :3]
+    if not np.any(cam_from_xyz):
+        return None
+    cam_from_rgb = cam_from_xyz @ SRGB_TO_XYZ
+    # Rows summing to one map sRGB white to camera white, so white balance stays separate.
+    cam_from_rgb /= cam_from_rgb.sum(axis=1, keepdims=True)
+    return np.linalg.inv(cam_from_rgb)
+
+
+def _color_matrix(raw: rawpy.RawPy) -> np.ndarray | None:
+    rgb_cam = np.asarray(raw.color_matrix, dtype=np.float64)[:3, :3]
+    if np.any(rgb_cam):
+        return rgb_cam
+    return camera_to_srgb(np.asarray(raw.rgb_xyz_matrix)[:3])
+
+
+def _white_balance(raw: rawpy.RawPy) -> tuple[float, float, float]:
+    multipliers = [float(v) for v in raw.camera_whitebalance[:3]]
+    if multipliers[1] <= 0:
+        return (1.0, 1.0, 1.0)
+    return tuple(m / multipliers[1] for m in multipliers)  # type: ignore[return-value]
+
+
+def _exif_from_rawpy(raw: rawpy.RawPy) -> Exif:
+    """LibRaw's reading of what some makers keep outside EXIF (RW2 stores ISO in its own IFD).
+
+    Only ISO and lens: for exposure and aperture LibRaw reports 1.0 where EXIF says 0 (unknown).
+    """
+    iso = float(raw.other.iso_speed or 0)
+    return Exif(iso=round(iso) if iso > 0 else None, lens_model=raw.lens.model or None)
+
+
+def _libraw_message(exc: Exception) -> str:
+    message = exc.args[0] if exc.args else type(exc).__name__
+    return message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+
+
+def read_raw(
+    path: str | os.PathLike[str],
+    jpeg: str | os.PathLike[str] | None = None,
+    *,
+    pixels: bool = True,
+) -> RawFrame:
+    """Read a RAW file. EXIF comes from the RAW, then the paired JPEG, then LibRaw.
+
+    Bad input (missing, not a RAW LibRaw reads, truncated) raises SrrawError naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SrrawError("no such file", path)
+    jpeg_path = Path(jpeg) if jpeg is not None else paired_jpeg(path)
+    try:
+        with rawpy.imread(str(path)) as raw:
+            if raw.raw_type != rawpy.RawType.Flat or raw.num_colors != 3:
+                raise SrrawError("not a Bayer-mosaic RAW (LibRaw reports no 2x2 CFA)", path)
+            cfa = layout_from_rawpy(raw.raw_pattern, raw.color_desc)
+            mosaic = np.array(raw.raw_image_visible, dtype=np.uint16, copy=True) if pixels else None
+            sizes = raw.sizes
+            black = tuple(float(v) for v in raw.black_level_per_channel)
+            record = dict(
+                width=int(sizes.width),
+                height=int(sizes.height),
+                cfa=cfa,
+                black_levels=black,
+                white_level=int(raw.white_level),
+                wb=_white_balance(raw),
+                color_matrix=_color_matrix(raw),
+            )
+            libraw_exif = _exif_from_rawpy(raw)
+    except SrrawError:
+        raise
+    except rawpy.LibRawFileUnsupportedError as exc:
+        raise SrrawError("unsupported format: LibRaw cannot read this RAW file", path) from exc
+    except (rawpy.LibRawIOError, rawpy.LibRawDataError) as exc:
+        raise SrrawError(f"truncated or damaged RAW data (LibRaw: {_libraw_message(exc)})", path) from exc
+    except rawpy.LibRawError as exc:
+        raise SrrawError(f"LibRaw cannot decode this file ({_libraw_message(exc)})", path) from exc
+    except ValueError as exc:
+        raise SrrawError(str(exc), path) from exc
+    exif = read_exif(path)
+    if jpeg_path is not None:
+        exif = exif.merged(read_exif(jpeg_path))
+    exif = exif.merged(libraw_exif)
+    return RawFrame(path=path, mosaic=mosaic, exif=exif, jpeg_path=jpeg_path, **record)
+

@@ -1,0 +1,267 @@
+"""Rig profiles (rigs/*.toml): body, lens, focal-length sequence, exposure policy, zoom drive."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from srraw.cfa import LAYOUTS
+from srraw.errors import SrrawError
+
+RIGS_DIR = Path(__file__).resolve().parents[1] / "rigs"
+
+
+@dataclasses.dataclass(frozen=True)
+class Body:
+    make: str
+    model: str
+    cfa: str = "RGGB"
+    sensor_width_px: int = 4240
+    sensor_height_px: int = 2832
+    sensor_width_mm: float = 35.6
+    black_level: int = 512
+    white_level: int = 16383
+
+
+@dataclasses.dataclass(frozen=True)
+class Lens:
+    model: str
+    min_focal_mm: float
+    max_focal_mm: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Exposure:
+    mode: str
+    f_number: float
+    exposure_time_s: float
+    iso: int
+    iso_min: int
+    iso_max: int
+    raw_plus_jpeg: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Zoom:
+    drive: str  # "manual": the photographer turns the ring, guided; "power": a widget drives it
+    widget: str = ""  # libgphoto2 config widget that sets the zoom (power drive)
+    focal_widget: str = ""  # libgphoto2 config widget that reads the focal length, if not PTP's
+
+
+@dataclasses.dataclass(frozen=True)
+class Rig:
+    name: str
+    description: str
+    body: Body
+    lens: Lens
+    focal_lengths_mm: tuple[float, ...]  # capture order: frame 00001 first
+    focal_tolerance_pct: float
+    exposure: Exposure
+    zoom: Zoom
+    path: Path | None = None
+
+    def within_tolerance(self, asked_mm: float, actual_mm: float) -> bool:
+        return abs(actual_mm - asked_mm) <= asked_mm * self.focal_tolerance_pct / 100.0
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise _Invalid(f"must be positive, got {value}")
+    return value
+
+
+def _shutter(value: Any) -> float:
+    """Exposure time as a number of seconds or a fraction string such as '1/30'."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _Invalid(f"expected seconds as a number or a fraction like '1/30', got {value!r}")
+    try:
+        seconds = float(Fraction(value)) if isinstance(value, str) else float(value)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise _Invalid(f"expected a fraction like '1/30', got {value!r}") from exc
+    return _positive(seconds)
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in options:
+            raise _Invalid(f"expected one of {', '.join(options)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _focal_list(value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list) or len(value) < 2:
+        raise _Invalid("expected a list of at least two focal lengths in mm")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | float) or item <= 0:
+            raise _Invalid(f"expected positive numbers in mm, got {item!r}")
+    if len(set(value)) != len(value):
+        raise _Invalid("focal lengths must be distinct")
+    return tuple(float(v) for v in value)
+
+
+_NUMBER = (int, float)
+# section -> key -> (accepted TOML types, required, converter)
+_SPEC: dict[str, dict[str, tuple[tuple[type, ...], bool, Callable[[Any], Any] | None]]] = {
+    "": {
+        "name": ((str,), True, None),
+        "description": ((str,), False, None),
+    },
+    "body": {
+        "make": ((str,), True, None),
+        "model": ((str,), True, None),
+        "cfa": ((str,), False, _choice(*LAYOUTS)),
+        "sensor_width_px": ((int,), False, _positive),
+        "sensor_height_px": ((int,), False, _positive),
+        "sensor_width_mm": (_NUMBER, False, _positive),
+        "black_level": ((int,), False, None),
+        "white_level": ((int,), False, _positive),
+    },
+    "lens": {
+        "model": ((str,), True, None),
+        "min_focal_mm": (_NUMBER, True, _positive),
+        "max_focal_mm": (_NUMBER, True, _positive),
+    },
+    "sequence": {
+        "focal_lengths_mm": ((list,), True, _focal_list),
+        "focal_tolerance_pct": (_NUMBER, True, _positive),
+    },
+    "exposure": {
+        "mode": ((str,), True, _choice("manual")),
+        "f_number": (_NUMBER, True, _positive),
+        "exposure_time_s": ((str, int, float), True, _shutter),
+        "iso": ((int,), True, _positive),
+        "iso_min": ((int,), False, _positive),
+        "iso_max": ((int,), False, _positive),
+        "raw_plus_jpeg": ((bool,), False, None),
+    },
+    "zoom": {
+        "drive": ((str,), True, _choice("manual", "power")),
+        "widget": ((str,), False, None),
+        "focal_widget": ((str,), False, None),
+    },
+}
+
+
+def _where(section: str, key: str) -> str:
+    return f"[{section}] {key}" if section else key
+
+
+def _suggest(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
+
+
+def _check_section(path: Path, section: str, table: dict) -> dict[str, Any]:
+    spec = _SPEC[section]
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if section == "" and key in _SPEC:
+            continue
+        if key not in spec:
+            known = list(spec) + ([s for s in _SPEC if s] if section == "" else [])
+            raise SrrawError(f"{_where(section, key)}: unknown key{_suggest(key, known)}", path)
+        types, _, convert = spec[key]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            expected = " or ".join(t.__name__.replace("str", "string") for t in types)
+            raise SrrawError(f"{_where(section, key)}: expected {expected}, got {value!r}", path)
+        try:
+            out[key] = convert(value) if convert else value
+        except _Invalid as exc:
+            raise SrrawError(f"{_where(section, key)}: {exc}", path) from None
+    for key, (_, required, _) in spec.items():
+        if required and key not in out:
+            raise SrrawError(f"{_where(section, key)}: missing (required)", path)
+    return out
+
+
+def parse_rig(data: dict, path: Path) -> Rig:
+    """Validate a parsed TOML document; errors name the file, the key and the problem."""
+    for section, value in data.items():
+        if section in _SPEC and section and not isinstance(value, dict):
+            raise SrrawError(f"{section}: expected a [{section}] table", path)
+    if unknown := [k for k, v in data.items() if isinstance(v, dict) and k not in _SPEC]:
+        key = unknown[0]
+        raise SrrawError(f"[{key}]: unknown section{_suggest(key, [s for s in _SPEC if s])}", path)
+    top = _check_section(path, "", data)
+    sections = {s: _check_section(path, s, data.get(s, {})) for s in _SPEC if s}
+    lens = Lens(**sections["lens"])
+    if lens.min_focal_mm > lens.max_focal_mm:
+        raise SrrawError("[lens] min_focal_mm: larger than max_focal_mm", path)
+    seq = sections["sequence"]
+    for focal in seq["focal_lengths_mm"]:
+        if not lens.min_focal_mm <= focal <= lens.max_focal_mm:
+            raise SrrawError(
+                f"[sequence] focal_lengths_mm: {focal:g} mm is outside the lens range "
+                f"{lens.min_focal_mm:g}-{lens.max_focal_mm:g} mm",
+                path,
+            )
+    if seq["focal_tolerance_pct"] >= 50:
+        raise SrrawError("[sequence] focal_tolerance_pct: must be below 50", path)
+    exposure = sections["exposure"]
+    exposure.setdefault("iso_min", exposure["iso"])
+    exposure.setdefault("iso_max", exposure["iso"])
+    if not exposure["iso_min"] <= exposure["iso"] <= exposure["iso_max"]:
+        raise SrrawError(
+            f"[exposure] iso: {exposure['iso']} is outside iso_min..iso_max "
+            f"({exposure['iso_min']}..{exposure['iso_max']})",
+            path,
+        )
+    zoom = Zoom(**sections["zoom"])
+    if zoom.drive == "power" and not zoom.widget:
+        raise SrrawError("[zoom] widget: required when drive = 'power'", path)
+    body = Body(**sections["body"])
+    if not 0 <= body.black_level < body.white_level:
+        raise SrrawError("[body] black_level: must be at least 0 and below white_level", path)
+    if body.sensor_width_px % 2 or body.sensor_height_px % 2:
+        raise SrrawError("[body] sensor_width_px: sensor size must be even (2x2 CFA)", path)
+    return Rig(
+        name=top["name"],
+        description=top.get("description", ""),
+        body=body,
+        lens=lens,
+        focal_lengths_mm=seq["focal_lengths_mm"],
+        focal_tolerance_pct=seq["focal_tolerance_pct"],
+        exposure=Exposure(**exposure),
+        zoom=zoom,
+        path=path,
+    )
+
+
+def resolve_rig_path(spec: str | os.PathLike[str]) -> Path:
+    """A rig file path, or the name of a shipped profile ('simulated' -> rigs/simulated.toml)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    shipped = RIGS_DIR / f"{Path(spec).name.removesuffix('.toml')}.toml"
+    if shipped.is_file():
+        return shipped
+    names = ", ".join(sorted(p.stem for p in RIGS_DIR.glob("*.toml")))
+    raise SrrawError(f"no such rig profile (shipped profiles: {names})", path)
+
+
+def load_rig(spec: str | os.PathLike[str]) -> Rig:
+    """Load and validate a rig profile by path or shipped name."""
+    path = resolve_rig_path(spec)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SrrawError(f"not valid TOML: {exc}", path) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SrrawError(f"cannot read rig profile: {exc}", path) from exc
+    return parse_rig(data, path)
+
+
+def shipped_rigs() -> list[Path]:
+    return sorted(RIGS_DIR.glob("*.toml"))

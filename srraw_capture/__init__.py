@@ -1,0 +1,1 @@
+"""Tethered capture of zoom sequences on libgphoto2; see ../shared/DESIGN.md."""

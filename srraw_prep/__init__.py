@@ -1,0 +1,1 @@
+"""FOV matching, alignment and misalignment statistics into manifests; see ../shared/DESIGN.md."""
