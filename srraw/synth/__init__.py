@@ -1,0 +1,1 @@
+"""Synthetic SR-RAW-layout zoom sequences with known ground truth."""

@@ -1,0 +1,341 @@
+"""A procedural multi-scale scene drawn exactly at any magnification.
+
+Scene coordinates are pixels of the widest frame (the shortest focal length), origin on the
+optical axis, x right, y down. Content exists at every scale down to the field of view of the
+longest focal length, so each frame of a sequence sees detail near its own Nyquist limit:
+filled shapes, sinusoidal gratings, Siemens stars and text. Shapes are vector polygons and the
+gratings and stars are analytic, so the renderer can draw them at any resolution.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+
+WORDS = (
+    "ZOOM",
+    "LEARN",
+    "SR-RAW",
+    "BAYER",
+    "24-240",
+    "F/16",
+    "ISO 100",
+    "PARKING",
+    "EXIT 7",
+    "CAFE",
+    "STRIPE",
+    "POSTER",
+    "0123456789",
+    "QUICK BROWN FOX",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Polygon:
+    points: np.ndarray  # (N, 2) scene coordinates
+    color: tuple[float, float, float]  # linear sRGB reflectance
+
+    @property
+    def size(self) -> float:
+        span = self.points.max(axis=0) - self.points.min(axis=0)
+        return float(span.max())
+
+
+@dataclasses.dataclass(frozen=True)
+class Grating:
+    """A rotated rectangle filled with a sinusoid of the given period (scene units)."""
+
+    center: tuple[float, float]
+    half_size: tuple[float, float]
+    angle: float  # radians, of the rectangle and the stripes' normal
+    period: float
+    color_a: tuple[float, float, float]
+    color_b: tuple[float, float, float]
+
+    @property
+    def size(self) -> float:
+        return 2 * max(self.half_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class Star:
+    """A Siemens star: `spokes` sinusoidal cycles around the centre."""
+
+    center: tuple[float, float]
+    radius: float
+    spokes: int
+    color_a: tuple[float, float, float]
+    color_b: tuple[float, float, float]
+
+    @property
+    def size(self) -> float:
+        return 2 * self.radius
+
+
+@dataclasses.dataclass(frozen=True)
+class Text:
+    origin: tuple[float, float]  # bottom-left of the text, scene coordinates
+    height: float  # cap height, scene units
+    text: str
+    color: tuple[float, float, float]
+
+    @property
+    def size(self) -> float:
+        return self.height
+
+
+Primitive = Polygon | Grating | Star | Text
+
+
+@dataclasses.dataclass(frozen=True)
+class Scene:
+    primitives: tuple[Primitive, ...]  # drawn in order: coarse first
+    background: tuple[float, float, float]
+    extent: float  # half-width of the region with content, scene units
+    # Background texture: plane waves (kx, ky, phase, field) in radians per scene unit; field 0
+    # modulates luminance, 1 and 2 the chroma, so the background has texture at every scale.
+    waves: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 4)))
+
+
+def _color(rng: np.random.Generator) -> tuple[float, float, float]:
+    """A plausible reflectance: mostly muted, sometimes saturated, 3% to 90%."""
+    base = rng.uniform(0.03, 0.9)
+    tint = rng.normal(0, 0.25 if rng.random() < 0.7 else 0.6, size=3)
+    rgb = np.clip(base * np.exp(tint), 0.02, 0.92)
+    return tuple(float(v) for v in rgb)
+
+
+def _blob(rng: np.random.Generator, center: np.ndarray, radius: float) -> np.ndarray:
+    """A random convex-ish polygon: a rectangle, a triangle, or an ellipse."""
+    kind = rng.integers(3)
+    angle = rng.uniform(0, math.pi)
+    if kind == 0:
+        w, h = radius, radius * rng.uniform(0.2, 1.0)
+        pts = np.array([[-w, -h], [w, -h], [w, h], [-w, h]])
+    elif kind == 1:
+        a = rng.uniform(0, 2 * math.pi, 3)
+        pts = radius * np.stack([np.cos(a), np.sin(a)], axis=1)
+    else:
+        t = np.linspace(0, 2 * math.pi, 96, endpoint=False)
+        pts = np.stack([radius * np.cos(t), radius * rng.uniform(0.3, 1.0) * np.sin(t)], axis=1)
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    return pts @ rot.T + center
+
+
+def make_scene(
+    seed: int, half_width: float, finest_half_width: float, per_level: int = 36
+) -> Scene:
+    """Build a scene with content from `half_width` (widest view) down to `finest_half_width`.
+
+    Each octave-ish level adds shapes, gratings, a star and text sized for a view of that
+    level's width, placed within it, so every frame of a zoom sequence has detail at its scale.
+    """
+    rng = np.random.default_rng(seed)
+    prims: list[Primitive] = []
+    waves: list[tuple[float, float, float, int]] = []
+    level_width = half_width * 1.25
+    while level_width > finest_half_width * 0.6:
+        for _ in range(4):
+            period = level_width * math.exp(rng.uniform(math.log(0.01), math.log(0.2)))
+            theta = rng.uniform(0, math.pi)
+            k = 2 * math.pi / period
+            field = 0 if rng.random() < 0.6 else int(rng.integers(1, 3))
+            waves.append((k * math.cos(theta), k * math.sin(theta), rng.uniform(0, 6.3), field))
+        for _ in range(per_level):
+            c = rng.uniform(-level_width, level_width, 2) * np.array([1.0, 0.7])
+            r = level_width * math.exp(rng.uniform(math.log(0.02), math.log(0.12)))
+            prims.append(Polygon(_blob(rng, c, r), _color(rng)))
+        for _ in range(3):
+            c = rng.uniform(-level_width, level_width, 2) * np.array([0.8, 0.55])
+            hs = level_width * rng.uniform(0.04, 0.1)
+            period = hs * rng.uniform(0.08, 0.4)
+            prims.append(
+                Grating(
+                    (float(c[0]), float(c[1])),
+                    (hs, hs * rng.uniform(0.5, 1.0)),
+                    rng.uniform(0, math.pi),
+                    period,
+                    _color(rng),
+                    _color(rng),
+                )
+            )
+        c = rng.uniform(-level_width, level_width, 2) * np.array([0.6, 0.4])
+        prims.append(
+            Star(
+                (float(c[0]), float(c[1])),
+                level_width * rng.uniform(0.05, 0.1),
+                int(rng.integers(12, 36)),
+                _color(rng),
+                _color(rng),
+            )
+        )
+        for _ in range(2):
+            c = rng.uniform(-level_width, level_width, 2) * np.array([0.7, 0.5])
+            words = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 4))))
+            prims.append(
+                Text(
+                    (float(c[0]) - level_width * 0.2, float(c[1])),
+                    level_width * rng.uniform(0.015, 0.04),
+                    words,
+                    _color(rng),
+                )
+            )
+        level_width /= 1.6
+    return Scene(tuple(prims), _color(rng), half_width * 1.25, np.array(waves, dtype=np.float64))
+
+
+# Hershey simplex: the cap height is 21 font units at fontScale 1 (cv2.getTextSize -> 22 px).
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_FONT_UNITS = 21.0
+
+
+def draw(scene: Scene, canvas: np.ndarray, scale: float, origin: tuple[float, float]) -> None:
+    """Draw the scene into a float32 (H, W, 3) canvas whose pixel (i, j) is scene point
+    origin + (j, i) / scale. Primitives far below a canvas pixel or outside are skipped."""
+    height, width = canvas.shape[:2]
+    _draw_background(scene, canvas, scale, origin)
+    ox, oy = origin
+    view = (ox, oy, ox + width / scale, oy + height / scale)
+    for prim in scene.primitives:
+        if prim.size * scale < 0.75:
+            continue  # below the canvas resolution: contributes less than a pixel anywhere
+        if isinstance(prim, Polygon):
+            _draw_polygon(prim, canvas, scale, origin, view)
+        elif isinstance(prim, Grating):
+            _draw_grating(prim, canvas, scale, origin)
+        elif isinstance(prim, Star):
+            _draw_star(prim, canvas, scale, origin)
+        else:
+            _draw_text(prim, canvas, scale, origin, view)
+
+
+# Luminance and two chroma directions for the background texture fields.
+_FIELD_COLOURS = np.array([[1.0, 1.0, 1.0], [0.5, -0.25, -0.5], [-0.3, 0.5, -0.3]], np.float32)
+
+
+def _draw_background(scene: Scene, canvas: np.ndarray, scale: float, origin) -> None:
+    height, width = canvas.shape[:2]
+    xs = origin[0] + np.arange(width) / scale
+    ys = origin[1] + np.arange(height) / scale
+    fields = np.zeros((3, height, width), dtype=np.float32)
+    for kx, ky, phase, field in scene.waves:
+        amp = _attenuation(2 * math.pi / math.hypot(kx, ky) * scale)
+        if amp < 1e-3:
+            continue
+        # cos(a + b) = cos a cos b - sin a sin b: two outer products instead of a 2-D cosine.
+        ax, by = kx * xs, ky * ys + phase
+        target = fields[int(field)]
+        target += (0.25 * amp) * np.outer(np.cos(by), np.cos(ax)).astype(np.float32)
+        target -= (0.25 * amp) * np.outer(np.sin(by), np.sin(ax)).astype(np.float32)
+    count = max(1.0, math.sqrt(len(scene.waves) / 3))
+    colour = np.tensordot(fields / count, _FIELD_COLOURS, axes=(0, 0))
+    base = np.asarray(scene.background, dtype=np.float32)
+    canvas[:] = np.clip(base * (1.0 + colour), 0.01, 0.95)
+
+
+def _outside(lo: np.ndarray, hi: np.ndarray, view: tuple[float, ...]) -> bool:
+    return hi[0] < view[0] or hi[1] < view[1] or lo[0] > view[2] or lo[1] > view[3]
+
+
+def _draw_polygon(prim: Polygon, canvas, scale, origin, view) -> None:
+    if _outside(prim.points.min(axis=0), prim.points.max(axis=0), view):
+        return
+    q = (prim.points - np.asarray(origin)) * scale
+    # 8 fractional bits keep vertices sub-pixel exact; cv2 wants int32 within ~2^31 >> 8.
+    q = np.clip(q, -1e6, 1e6)
+    cv2.fillPoly(canvas, [np.rint(q * 256).astype(np.int32)], prim.color, cv2.LINE_8, shift=8)
+
+
+def _patch_grid(center, radius, canvas, scale, origin):
+    """Canvas index ranges and scene-relative coordinates covering a disc around center."""
+    height, width = canvas.shape[:2]
+    cx = (center[0] - origin[0]) * scale
+    cy = (center[1] - origin[1]) * scale
+    r = radius * scale + 1
+    x0, x1 = max(int(cx - r), 0), min(int(cx + r) + 2, width)
+    y0, y1 = max(int(cy - r), 0), min(int(cy + r) + 2, height)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    xs = (np.arange(x0, x1, dtype=np.float32) - cx) / scale
+    ys = (np.arange(y0, y1, dtype=np.float32) - cy) / scale
+    return (slice(y0, y1), slice(x0, x1)), xs[None, :], ys[:, None]
+
+
+def _blend(canvas, where, mask, value_a, value_b, t) -> None:
+    """canvas[where] = mix of colours a and b by t, inside the soft mask."""
+    a = np.asarray(value_a, dtype=np.float32)
+    b = np.asarray(value_b, dtype=np.float32)
+    colour = a + (b - a) * t[..., None]
+    region = canvas[where]
+    region += (colour - region) * mask[..., None]
+
+
+def _attenuation(period_px: np.ndarray | float) -> np.ndarray | float:
+    """Gaussian pre-filter (sigma 0.5 canvas px) of a sinusoid: band-limits to the canvas."""
+    return np.exp(-2 * math.pi**2 * 0.25 / np.maximum(period_px, 1e-6) ** 2)
+
+
+def _draw_grating(prim: Grating, canvas, scale, origin) -> None:
+    radius = math.hypot(*prim.half_size)
+    grid = _patch_grid(prim.center, radius, canvas, scale, origin)
+    if grid is None:
+        return
+    where, xs, ys = grid
+    ca, sa = math.cos(prim.angle), math.sin(prim.angle)
+    u = xs * ca + ys * sa
+    v = -xs * sa + ys * ca
+    # Soft edges one canvas pixel wide.
+    edge_u = np.clip((prim.half_size[0] - np.abs(u)) * scale + 0.5, 0, 1)
+    edge_v = np.clip((prim.half_size[1] - np.abs(v)) * scale + 0.5, 0, 1)
+    mask = (edge_u * edge_v).astype(np.float32)
+    amp = _attenuation(prim.period * scale)
+    t = (0.5 + 0.5 * amp * np.cos(2 * math.pi * u / prim.period)).astype(np.float32)
+    _blend(canvas, where, mask, prim.color_a, prim.color_b, t)
+
+
+def _draw_star(prim: Star, canvas, scale, origin) -> None:
+    grid = _patch_grid(prim.center, prim.radius, canvas, scale, origin)
+    if grid is None:
+        return
+    where, xs, ys = grid
+    r = np.sqrt(xs**2 + ys**2)
+    phi = np.arctan2(ys, xs)
+    mask = np.clip((prim.radius - r) * scale + 0.5, 0, 1).astype(np.float32)
+    local_period_px = 2 * math.pi * r * scale / prim.spokes
+    t = (0.5 + 0.5 * _attenuation(local_period_px) * np.sin(prim.spokes * phi)).astype(np.float32)
+    _blend(canvas, where, mask, prim.color_a, prim.color_b, t)
+
+
+def _draw_text(prim: Text, canvas, scale, origin, view) -> None:
+    height_px = prim.height * scale
+    if height_px < 4:
+        return  # illegible at this scale; a thin grey smudge in reality, skipped here
+    width_scene = prim.height * 0.9 * len(prim.text)
+    lo = np.array(prim.origin) - [0, prim.height]
+    hi = np.array(prim.origin) + [width_scene, prim.height * 0.3]
+    if _outside(lo, hi, view) or height_px > 4000:
+        return
+    x = (prim.origin[0] - origin[0]) * scale
+    y = (prim.origin[1] - origin[1]) * scale
+    if abs(x) > 1e7 or abs(y) > 1e7:
+        return
+    thickness = max(1, round(height_px / 9))
+    font_scale = height_px / _FONT_UNITS
+    (text_w, text_h), baseline = cv2.getTextSize(prim.text, _FONT, font_scale, thickness)
+    height, width = canvas.shape[:2]
+    pad = thickness + 2
+    cx0, cy0 = max(round(x) - pad, 0), max(round(y) - text_h - pad, 0)
+    cx1 = min(round(x) + text_w + pad, width)
+    cy1 = min(round(y) + baseline + pad, height)
+    if cx0 >= cx1 or cy0 >= cy1:
+        return
+    # putText draws on 8-bit images only: draw an anti-aliased coverage mask, then blend.
+    mask = np.zeros((cy1 - cy0, cx1 - cx0), dtype=np.uint8)
+    org = (round(x) - cx0, round(y) - cy0)
+    cv2.putText(mask, prim.text, org, _FONT, font_scale, 255, thickness, cv2.LINE_AA)
+    cover = mask.astype(np.float32)[..., None] / 255.0
+    region = canvas[cy0:cy1, cx0:cx1]
+    region += (np.asarray(prim.color, dtype=np.float32) - region) * cover
