@@ -14,11 +14,24 @@ import srraw
 
 # name -> (module, attribute, short help shown by `srraw --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "demo": ("srraw.demo", "demo", "Run the whole pipeline on a synthetic dataset, no camera needed."),
-    "doctor": ("srraw.doctor", "doctor", "Print versions and detected cameras (paste into bug reports)."),
+    "demo": (
+        "srraw.demo",
+        "demo",
+        "Run the whole pipeline on a synthetic dataset, no camera needed.",
+    ),
+    "doctor": (
+        "srraw.doctor",
+        "doctor",
+        "Print versions and detected cameras (paste into bug reports).",
+    ),
+    "inspect": ("srraw.inspect_cli", "inspect", "Print what srraw reads from RAW and JPEG files."),
     "manifest": ("srraw.manifest_cli", "manifest", "Inspect manifests and their schemas."),
     "rig": ("srraw.rig_cli", "rig", "Check and show rig profiles."),
-    "synth": ("srraw.synth.cli", "synth", "Write synthetic SR-RAW zoom sequences with ground truth."),
+    "synth": (
+        "srraw.synth.cli",
+        "synth",
+        "Write synthetic SR-RAW zoom sequences with ground truth.",
+    ),
 }
 
 

@@ -99,7 +99,9 @@ def exif_from_tags(tags: dict) -> Exif:
     if fields["iso"] is not None:
         fields["iso"] = round(fields["iso"])
     orientation = _first(tags, ("Image Orientation",))
-    fields["orientation"] = int(orientation.values[0]) if orientation and orientation.values else None
+    fields["orientation"] = (
+        int(orientation.values[0]) if orientation and orientation.values else None
+    )
     fields["capture_time"] = _time(_first(tags, _TIME))
     return Exif(**fields)
 

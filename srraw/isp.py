@@ -35,9 +35,7 @@ def srgb_decode(encoded: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4))
 
 
-def camera_rgb(
-    mosaic: np.ndarray, cfa: str, black: Sequence[float], white: float
-) -> np.ndarray:
+def camera_rgb(mosaic: np.ndarray, cfa: str, black: Sequence[float], white: float) -> np.ndarray:
     """Demosaiced camera RGB, black subtracted and scaled so that white is 1 (float32)."""
     rgb = demosaic(mosaic, cfa).astype(np.float32)
     # One black per colour: the two greens share G1's level after demosaicing.
@@ -45,9 +43,7 @@ def camera_rgb(
     return (rgb - black_rgb) / (np.float32(white) - black_rgb)
 
 
-def finish(
-    cam: np.ndarray, wb: Sequence[float], color_matrix: np.ndarray | None
-) -> np.ndarray:
+def finish(cam: np.ndarray, wb: Sequence[float], color_matrix: np.ndarray | None) -> np.ndarray:
     """Camera RGB (linear, [0, 1]) -> 8-bit sRGB: white balance, matrix, gamma."""
     lin = cam * np.asarray(wb, dtype=np.float32)
     if color_matrix is not None:

@@ -71,8 +71,13 @@ def manifest() -> None:
 @manifest.command()
 @click.option("--write", is_flag=True, help="Write the schema files and README into --dir.")
 @click.option("--check", is_flag=True, help="Exit non-zero when --dir differs from the code.")
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
-              default=MANIFESTS_DIR, show_default=True)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=MANIFESTS_DIR,
+    show_default=True,
+)
 def schema(write: bool, check: bool, folder: Path) -> None:
     """Print the manifest schemas, or write/check manifests/ against the code."""
     if write:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -86,9 +90,31 @@ def _exif_from_rawpy(raw: rawpy.RawPy) -> Exif:
     return Exif(iso=round(iso) if iso > 0 else None, lens_model=raw.lens.model or None)
 
 
-def _libraw_message(exc: Exception) -> str:
+def _libraw_message(exc: Exception, said: list[str]) -> str:
     message = exc.args[0] if exc.args else type(exc).__name__
-    return message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    message = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    return "; ".join([*said, message])
+
+
+@contextlib.contextmanager
+def _libraw_stderr() -> Iterator[list[str]]:
+    """Catch what LibRaw prints on fd 2 ('file: Unexpected end of file') for our one-line error.
+
+    Yields a list filled, on exit, with LibRaw's messages (file name prefixes removed).
+    """
+    said: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield said
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode(errors="replace").splitlines():
+                said.append(line.rsplit(": ", 1)[-1].strip())
 
 
 def read_raw(
@@ -106,7 +132,7 @@ def read_raw(
         raise SrrawError("no such file", path)
     jpeg_path = Path(jpeg) if jpeg is not None else paired_jpeg(path)
     try:
-        with rawpy.imread(str(path)) as raw:
+        with _libraw_stderr() as said, rawpy.imread(str(path)) as raw:
             if raw.raw_type != rawpy.RawType.Flat or raw.num_colors != 3:
                 raise SrrawError("not a Bayer-mosaic RAW (LibRaw reports no 2x2 CFA)", path)
             cfa = layout_from_rawpy(raw.raw_pattern, raw.color_desc)
@@ -128,9 +154,13 @@ def read_raw(
     except rawpy.LibRawFileUnsupportedError as exc:
         raise SrrawError("unsupported format: LibRaw cannot read this RAW file", path) from exc
     except (rawpy.LibRawIOError, rawpy.LibRawDataError) as exc:
-        raise SrrawError(f"truncated or damaged RAW data (LibRaw: {_libraw_message(exc)})", path) from exc
+        raise SrrawError(
+            f"truncated or damaged RAW data (LibRaw: {_libraw_message(exc, said)})", path
+        ) from exc
     except rawpy.LibRawError as exc:
-        raise SrrawError(f"LibRaw cannot decode this file ({_libraw_message(exc)})", path) from exc
+        raise SrrawError(
+            f"LibRaw cannot decode this file ({_libraw_message(exc, said)})", path
+        ) from exc
     except ValueError as exc:
         raise SrrawError(str(exc), path) from exc
     exif = read_exif(path)
@@ -138,4 +168,3 @@ def read_raw(
         exif = exif.merged(read_exif(jpeg_path))
     exif = exif.merged(libraw_exif)
     return RawFrame(path=path, mosaic=mosaic, exif=exif, jpeg_path=jpeg_path, **record)
-

@@ -173,7 +173,7 @@ def _check_section(path: Path, section: str, table: dict) -> dict[str, Any]:
             known = list(spec) + ([s for s in _SPEC if s] if section == "" else [])
             raise SrrawError(f"{_where(section, key)}: unknown key{_suggest(key, known)}", path)
         types, _, convert = spec[key]
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             expected = " or ".join(t.__name__.replace("str", "string") for t in types)
             raise SrrawError(f"{_where(section, key)}: expected {expected}, got {value!r}", path)
         try:

@@ -42,7 +42,9 @@ class Table:
 
     @property
     def schema(self) -> pa.Schema:
-        return pa.schema([c.field() for c in self.columns], metadata={SCHEMA_KEY: self.tag.encode()})
+        return pa.schema(
+            [c.field() for c in self.columns], metadata={SCHEMA_KEY: self.tag.encode()}
+        )
 
     def to_json(self) -> str:
         """The checked-in schema file for this table."""
@@ -94,7 +96,13 @@ CAPTURES = Table(
     columns=(
         *_IDENT,
         Column("frame", I32, "frame index in capture order, 1-based (file stem 00001)", "", False),
-        Column("status", STR, "'ok' (on disk, verified), 'pending' (not yet safe) or 'failed'", "", False),
+        Column(
+            "status",
+            STR,
+            "'ok' (on disk, verified), 'pending' (not yet safe) or 'failed'",
+            "",
+            False,
+        ),
         Column("error", STR, "why the frame failed; null when ok"),
         Column("rig", STR, "rig profile name"),
         Column("camera_model", STR, "camera model as libgphoto2 reports it"),
@@ -123,7 +131,11 @@ FRAMES = Table(
         Column("frame", I32, "frame index from the file stem (00001 -> 1)", "", False),
         Column("status", STR, _STATUS_DOC, "", False),
         Column("error", STR, "why the frame failed; null otherwise"),
-        Column("qa_flags", STR_LIST, "reasons a frame or its sequence is flagged, e.g. 'exposure_mismatch'"),
+        Column(
+            "qa_flags",
+            STR_LIST,
+            "reasons a frame or its sequence is flagged, e.g. 'exposure_mismatch'",
+        ),
         *_file_columns("raw", "the RAW file"),
         *_file_columns("jpeg", "the camera JPEG"),
         Column("width", I32, "visible mosaic width", "px"),
@@ -173,7 +185,9 @@ PAIRS = Table(
         Column("frame_h", I32, "frame index of the long-focal frame H (target)", "", False),
         Column("status", STR, _STATUS_DOC, "", False),
         Column("error", STR, "why the pair failed; null otherwise"),
-        Column("qa_flags", STR_LIST, "reasons the pair is flagged: 'low_rho', 'large_residual', ..."),
+        Column(
+            "qa_flags", STR_LIST, "reasons the pair is flagged: 'low_rho', 'large_residual', ..."
+        ),
         Column("split", STR, "'train', 'val' or 'test', assigned per sequence"),
         Column("raw_l_path", STR, "RAW of L, relative to the dataset root"),
         Column("raw_l_sha256", STR, "sha256 of the RAW of L"),
@@ -184,7 +198,9 @@ PAIRS = Table(
         Column("focal_l_mm", F64, "EXIF focal length of L", "mm"),
         Column("focal_h_mm", F64, "EXIF focal length of H", "mm"),
         Column("nominal_ratio", F64, "focal_h_mm / focal_l_mm from EXIF", "x"),
-        Column("measured_scale", F64, "magnification of H relative to L measured from the images", "x"),
+        Column(
+            "measured_scale", F64, "magnification of H relative to L measured from the images", "x"
+        ),
         Column("scale_offset", F64, "measured_scale / zoom, applied to the target", "x"),
         Column(
             "h_to_l",
@@ -194,17 +210,37 @@ PAIRS = Table(
             "x right, y down",
         ),
         Column("scale", F64, "scale part of h_to_l (L mosaic px per H px)", "x"),
-        Column("rotation_deg", F64, "rotation part of h_to_l, counter-clockwise positive on screen", "deg"),
+        Column(
+            "rotation_deg",
+            F64,
+            "rotation part of h_to_l, counter-clockwise positive on screen",
+            "deg",
+        ),
         Column("tx", F64, "translation part of h_to_l, x", "L mosaic px"),
         Column("ty", F64, "translation part of h_to_l, y", "L mosaic px"),
         Column("box_x0", I32, "mosaic box covered by the target: left (even)", "L mosaic px"),
         Column("box_y0", I32, "mosaic box covered by the target: top (even)", "L mosaic px"),
-        Column("box_x1", I32, "mosaic box covered by the target: right, exclusive (even)", "L mosaic px"),
-        Column("box_y1", I32, "mosaic box covered by the target: bottom, exclusive (even)", "L mosaic px"),
+        Column(
+            "box_x1",
+            I32,
+            "mosaic box covered by the target: right, exclusive (even)",
+            "L mosaic px",
+        ),
+        Column(
+            "box_y1",
+            I32,
+            "mosaic box covered by the target: bottom, exclusive (even)",
+            "L mosaic px",
+        ),
         Column("ecc_rho", F64, "enhanced correlation coefficient after refinement", "0..1"),
         Column("residual_median_px", F64, "median residual misalignment after alignment", "H px"),
         Column("residual_p95_px", F64, "95th percentile residual misalignment", "H px"),
-        Column("residual_valid_fraction", F64, "fraction of pixels the residual was measured on", "0..1"),
+        Column(
+            "residual_valid_fraction",
+            F64,
+            "fraction of pixels the residual was measured on",
+            "0..1",
+        ),
         Column("color_gain", F64_LIST, "per-channel gain R, G, B taking aligned L to H"),
         Column("color_fit_rmse", F64, "RMSE of that gain fit on 8-bit values", "DN"),
     ),

@@ -153,7 +153,7 @@ def _fraction(value: float) -> Fraction:
 def _rationals(tag: int, *values: float, signed: bool = False) -> _Field:
     pairs = [n for f in map(_fraction, values) for n in (f.numerator, f.denominator)]
     packed = _packed(tag, _SRATIONAL if signed else _RATIONAL, "i" if signed else "I", pairs)
-    return _Field(tag, packed.type, len(values), packed.data)  # the count is of pairs
+    return _Field(tag, packed.type, len(values), packed.data)  # counts rationals, not integers
 
 
 def _ifd_size(fields: Sequence[_Field]) -> int:
@@ -332,8 +332,7 @@ def write_dng(path: str | os.PathLike[str], mosaic: np.ndarray, meta: DngMeta) -
     header = _tiff(
         _dng_fields(meta, width, height, rows_per_strip), _exif_fields(meta.exif), strip_sizes
     )
-    # The strips are contiguous, so the whole image goes out as one little-endian buffer;
-    # LibRaw reads uncompressed DNG strips as one block from the first offset anyway.
+    # The strips lie back to back, so the whole image goes out as one little-endian buffer.
     pixels = np.ascontiguousarray(mosaic, dtype="<u2")
     with open(path, "wb") as fh:
         fh.write(header)

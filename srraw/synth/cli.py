@@ -45,18 +45,34 @@ def synthesize(
 
 
 @click.command()
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Dataset folder; one sub-folder per sequence (00001, 00002, ...).")
-@click.option("--rig", "rig_spec", default="simulated", show_default=True,
-              help="Rig profile: a TOML path or a shipped name.")
-@click.option("--scenes", type=click.IntRange(1), default=1, show_default=True,
-              help="Number of sequences.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Dataset folder; one sub-folder per sequence (00001, 00002, ...).",
+)
+@click.option(
+    "--rig",
+    "rig_spec",
+    default="simulated",
+    show_default=True,
+    help="Rig profile: a TOML path or a shipped name.",
+)
+@click.option(
+    "--scenes", type=click.IntRange(1), default=1, show_default=True, help="Number of sequences."
+)
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--megapixels", type=click.FloatRange(0.01, 100), default=None,
-              help="Frame size at the rig's aspect (12 = SR-RAW size); default the rig's sensor.")
+@click.option(
+    "--megapixels",
+    type=click.FloatRange(0.01, 100),
+    default=None,
+    help="Frame size at the rig's aspect (12 = SR-RAW size); default the rig's sensor.",
+)
 @click.option("--force", is_flag=True, help="Rewrite sequences that are already complete.")
-def synth(out: Path, rig_spec: str, scenes: int, seed: int, megapixels: float | None,
-          force: bool) -> None:
+def synth(
+    out: Path, rig_spec: str, scenes: int, seed: int, megapixels: float | None, force: bool
+) -> None:
     """Write synthetic SR-RAW-layout zoom sequences: DNG + JPEG per focal length, truth.json.
 
     Interrupt at any time: files are written atomically and a rerun resumes.

@@ -90,7 +90,7 @@ def render_radiance(
     width, height = geometry.width, geometry.height
     out = np.empty((height, width, 3), dtype=np.float32)
     sigma_ss = blur_sigma_px * ss
-    margin = int(math.ceil(4 * sigma_ss)) + ss
+    margin = math.ceil(4 * sigma_ss) + ss
     frame_to_scene = np.linalg.inv(geometry.scene_to_frame())
     canvas_scale = geometry.magnification * ss
     rows = max(8, strip_pixels // ((width * ss + 2 * margin) * ss * ss))
@@ -113,11 +113,21 @@ def render_radiance(
         x0, y0 = scene_corners.min(axis=1) - pad
         x1, y1 = scene_corners.max(axis=1) + pad
         canvas = np.empty(
-            (int(math.ceil((y1 - y0) * canvas_scale)) + 1, int(math.ceil((x1 - x0) * canvas_scale)) + 1, 3),
+            (
+                math.ceil((y1 - y0) * canvas_scale) + 1,
+                math.ceil((x1 - x0) * canvas_scale) + 1,
+                3,
+            ),
             dtype=np.float32,
         )
         draw(scene, canvas, canvas_scale, (x0, y0))
-        scene_to_canvas = np.array([[canvas_scale, 0, -x0 * canvas_scale], [0, canvas_scale, -y0 * canvas_scale], [0, 0, 1]])
+        scene_to_canvas = np.array(
+            [
+                [canvas_scale, 0, -x0 * canvas_scale],
+                [0, canvas_scale, -y0 * canvas_scale],
+                [0, 0, 1],
+            ]
+        )
         dst_to_canvas = scene_to_canvas @ dst_to_scene
         sharp = cv2.warpAffine(
             canvas,

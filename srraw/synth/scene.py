@@ -315,7 +315,7 @@ def _draw_text(prim: Text, canvas, scale, origin, view) -> None:
         return  # illegible at this scale; a thin grey smudge in reality, skipped here
     width_scene = prim.height * 0.9 * len(prim.text)
     lo = np.array(prim.origin) - [0, prim.height]
-    hi = np.array(prim.origin) + [width_scene, prim.height * 0.3]
+    hi = [*np.array(prim.origin), width_scene, prim.height * 0.3]
     if _outside(lo, hi, view) or height_px > 4000:
         return
     x = (prim.origin[0] - origin[0]) * scale

@@ -65,7 +65,7 @@ def frame_size(rig: Rig, megapixels: float | None) -> tuple[int, int]:
         aspect = width / height
         height = math.sqrt(megapixels * 1e6 / aspect)
         width = height * aspect
-    return int(round(width / 2)) * 2, int(round(height / 2)) * 2
+    return round(width / 2) * 2, round(height / 2) * 2
 
 
 def reference_focal(rig: Rig) -> float:
@@ -91,7 +91,9 @@ def plan_frame(
     width = rig.body.sensor_width_px
     return FramePlan(
         index=index,
-        focal_nominal_mm=rig.focal_lengths_mm[index - 1] if index <= len(rig.focal_lengths_mm) else focal_ring_mm,
+        focal_nominal_mm=rig.focal_lengths_mm[index - 1]
+        if index <= len(rig.focal_lengths_mm)
+        else focal_ring_mm,
         focal_ring_mm=focal_ring_mm,
         focal_effective_mm=effective,
         focal_exif_mm=float(round(focal_ring_mm)),
@@ -166,7 +168,12 @@ def render_frame(
     rng = np.random.default_rng([seed, 3, plan.index])
     mosaic = expose(radiance, sensor, plan.gain, rng)
     rgb = develop(
-        mosaic, sensor.cfa, [sensor.black_level] * 4, sensor.white_level, sensor.wb, sensor.color_matrix
+        mosaic,
+        sensor.cfa,
+        [sensor.black_level] * 4,
+        sensor.white_level,
+        sensor.wb,
+        sensor.color_matrix,
     )
     ok, encoded = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:
@@ -191,7 +198,9 @@ def render_frame(
         as_shot_neutral=tuple(1.0 / m for m in sensor.wb),
         color_matrix1=tuple(float(v) for v in sensor.cam_from_xyz),
     )
-    return RenderedFrame(plan, geometry, mosaic, add_exif_to_jpeg(encoded.tobytes(), exif), dng_meta)
+    return RenderedFrame(
+        plan, geometry, mosaic, add_exif_to_jpeg(encoded.tobytes(), exif), dng_meta
+    )
 
 
 def write_frame(frame: RenderedFrame, folder: Path) -> tuple[Path, Path]:
