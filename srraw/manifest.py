@@ -30,11 +30,14 @@ def to_arrow(tbl: Table, rows: pd.DataFrame | Iterable[Mapping[str, Any]] | pa.T
     elif isinstance(rows, pd.DataFrame):
         data = pa.Table.from_pandas(rows, preserve_index=False)
     else:
-        data = pa.Table.from_pylist(list(rows)) if rows else None
-    names = set() if data is None else set(data.column_names)
+        rows = list(rows)
+        if not rows:
+            return schema.empty_table()
+        data = pa.Table.from_pylist(rows)
+    names = set(data.column_names)
     if unknown := sorted(names - set(schema.names)):
         raise ValueError(f"{tbl.name}: unknown columns {unknown}")
-    length = 0 if data is None else data.num_rows
+    length = data.num_rows
     arrays = []
     for field in schema:
         if field.name in names:
