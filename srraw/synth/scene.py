@@ -217,23 +217,32 @@ _FIELD_COLOURS = np.array([[1.0, 1.0, 1.0], [0.5, -0.25, -0.5], [-0.3, 0.5, -0.3
 
 
 def _draw_background(scene: Scene, canvas: np.ndarray, scale: float, origin) -> None:
+    """Base colour modulated by the plane waves, as one matrix product per colour channel:
+    sum_w a_w cos(kx x + ky y + p) = [cos(by) | -sin(by)] @ [cos(ax) | sin(ax)]^T."""
     height, width = canvas.shape[:2]
     xs = origin[0] + np.arange(width) / scale
     ys = origin[1] + np.arange(height) / scale
-    fields = np.zeros((3, height, width), dtype=np.float32)
-    for kx, ky, phase, field in scene.waves:
-        amp = _attenuation(2 * math.pi / math.hypot(kx, ky) * scale)
-        if amp < 1e-3:
-            continue
-        # cos(a + b) = cos a cos b - sin a sin b: two outer products instead of a 2-D cosine.
-        ax, by = kx * xs, ky * ys + phase
-        target = fields[int(field)]
-        target += (0.25 * amp) * np.outer(np.cos(by), np.cos(ax)).astype(np.float32)
-        target -= (0.25 * amp) * np.outer(np.sin(by), np.sin(ax)).astype(np.float32)
-    count = max(1.0, math.sqrt(len(scene.waves) / 3))
-    colour = np.tensordot(fields / count, _FIELD_COLOURS, axes=(0, 0))
     base = np.asarray(scene.background, dtype=np.float32)
-    canvas[:] = np.clip(base * (1.0 + colour), 0.01, 0.95)
+    waves = scene.waves
+    if len(waves):
+        amps = _attenuation(2 * math.pi / np.hypot(waves[:, 0], waves[:, 1]) * scale)
+        waves, amps = waves[amps >= 1e-3], amps[amps >= 1e-3]
+    if not len(waves):
+        canvas[:] = base
+        return
+    count = max(1.0, math.sqrt(len(scene.waves) / 3))
+    ax = np.outer(xs, waves[:, 0])
+    by = np.outer(ys, waves[:, 1]) + waves[:, 2]
+    across = np.concatenate([np.cos(ax), np.sin(ax)], axis=1).astype(np.float32)
+    down_cos, down_sin = np.cos(by), np.sin(by)
+    colours = _FIELD_COLOURS[waves[:, 3].astype(int)]  # (N, 3)
+    for channel in range(3):
+        weight = 0.25 * amps * colours[:, channel] / count
+        down = np.concatenate([down_cos * weight, -down_sin * weight], axis=1).astype(np.float32)
+        canvas[..., channel] = down @ across.T
+    canvas += 1.0
+    canvas *= base
+    np.clip(canvas, 0.01, 0.95, out=canvas)
 
 
 def _outside(lo: np.ndarray, hi: np.ndarray, view: tuple[float, ...]) -> bool:

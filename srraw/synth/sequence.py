@@ -63,9 +63,9 @@ def frame_size(rig: Rig, megapixels: float | None) -> tuple[int, int]:
     width, height = rig.body.sensor_width_px, rig.body.sensor_height_px
     if megapixels:
         aspect = width / height
-        height = math.sqrt(megapixels * 1e6 / aspect)
-        width = height * aspect
-    return round(width / 2) * 2, round(height / 2) * 2
+        height = round(math.sqrt(megapixels * 1e6 / aspect) / 2) * 2
+        return round(height * aspect / 2) * 2, height
+    return width, height
 
 
 def reference_focal(rig: Rig) -> float:
