@@ -83,6 +83,11 @@ def _file_columns(prefix: str, what: str) -> tuple[Column, ...]:
     )
 
 
+_EXPOSURE = (
+    Column("exposure_time_s", F64, "exposure time from EXIF", "s"),
+    Column("f_number", F64, "aperture from EXIF", "f-number"),
+    Column("iso", I32, "ISO from EXIF", "ISO"),
+)
 _STATUS_DOC = "'ok', 'flagged' (usable, see qa_flags) or 'failed' (see error)"
 _IDENT = (
     Column("sequence", STR, "sequence id: the sequence folder name (SR-RAW: '00017')", "", False),
@@ -111,9 +116,7 @@ CAPTURES = Table(
         Column("focal_asked_mm", F64, "focal length the rig asked for", "mm"),
         Column("focal_camera_mm", F64, "focal length the camera property read at capture", "mm"),
         Column("focal_exif_mm", F64, "focal length in the downloaded file's EXIF", "mm"),
-        Column("exposure_time_s", F64, "exposure time from EXIF", "s"),
-        Column("f_number", F64, "aperture from EXIF", "f-number"),
-        Column("iso", I32, "ISO from EXIF", "ISO"),
+        *_EXPOSURE,
         *_file_columns("raw", "the RAW file"),
         *_file_columns("jpeg", "the camera JPEG"),
         Column("captured_at", TIME, "when the frame was safely on disk", "UTC"),
@@ -158,9 +161,7 @@ FRAMES = Table(
             "white-balanced camera RGB -> linear sRGB, 9 values row-major; null if unknown",
         ),
         Column("focal_length_mm", F64, "focal length from EXIF, not rounded", "mm"),
-        Column("exposure_time_s", F64, "exposure time from EXIF", "s"),
-        Column("f_number", F64, "aperture from EXIF", "f-number"),
-        Column("iso", I32, "ISO from EXIF", "ISO"),
+        *_EXPOSURE,
         Column("make", STR, "camera make from EXIF"),
         Column("model", STR, "camera model from EXIF"),
         Column("serial", STR, "body serial number from EXIF"),
@@ -209,15 +210,16 @@ PAIRS = Table(
             "coordinates of the RAW mosaic of L; origin at the centre of the top-left pixel, "
             "x right, y down",
         ),
-        Column("scale", F64, "scale part of h_to_l (L mosaic px per H px)", "x"),
+        Column("scale", F64, "scale of h_to_l: sqrt(|det| of its 2x2 part), L px per H px", "x"),
         Column(
             "rotation_deg",
             F64,
-            "rotation part of h_to_l, counter-clockwise positive on screen",
+            "rotation of h_to_l: atan2(h_to_l[3], h_to_l[0]); y points down, so positive "
+            "turns clockwise on screen",
             "deg",
         ),
-        Column("tx", F64, "translation part of h_to_l, x", "L mosaic px"),
-        Column("ty", F64, "translation part of h_to_l, y", "L mosaic px"),
+        Column("tx", F64, "translation of h_to_l: h_to_l[2]", "L mosaic px"),
+        Column("ty", F64, "translation of h_to_l: h_to_l[5]", "L mosaic px"),
         Column("box_x0", I32, "mosaic box covered by the target: left (even)", "L mosaic px"),
         Column("box_y0", I32, "mosaic box covered by the target: top (even)", "L mosaic px"),
         Column(

@@ -16,29 +16,16 @@ from fractions import Fraction
 
 import numpy as np
 
+from srraw.exif import Exif
 
-@dataclass(frozen=True)
-class ExifMeta:
-    """Capture metadata to write; None fields are left out."""
-
-    make: str
-    model: str
-    serial: str | None = None
-    lens_model: str | None = None
-    focal_length_mm: float | None = None
-    exposure_time_s: float | None = None
-    f_number: float | None = None
-    iso: int | None = None
-    orientation: int = 1
-    capture_time: datetime.datetime | None = None
-    software: str = "srraw"
+SOFTWARE_NAME = "srraw"
 
 
 @dataclass(frozen=True)
 class DngMeta:
     """What a Bayer DNG needs besides the pixels."""
 
-    exif: ExifMeta
+    exif: Exif
     cfa: str  # "RGGB" | "BGGR" | "GRBG" | "GBRG"
     black_level: tuple[int, int, int, int]  # per 2x2 position, reading order
     white_level: int
@@ -217,22 +204,19 @@ def _exif_utc_offset(offset: datetime.timedelta) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _ifd0_fields(meta: ExifMeta) -> list[_Field]:
+def _ifd0_fields(meta: Exif) -> list[_Field]:
     """IFD0 tags shared by the DNG and the JPEG (the EXIF pointer is added by _tiff)."""
-    if not 1 <= meta.orientation <= 8:
-        raise ValueError(f"EXIF orientation must be 1..8, got {meta.orientation}")
-    fields = [
-        _ascii(MAKE, meta.make),
-        _ascii(MODEL, meta.model),
-        _shorts(ORIENTATION, meta.orientation),
-        _ascii(SOFTWARE, meta.software),
-    ]
+    orientation = 1 if meta.orientation is None else meta.orientation
+    if not 1 <= orientation <= 8:
+        raise ValueError(f"EXIF orientation must be 1..8, got {orientation}")
+    fields = [_ascii(tag, text) for tag, text in ((MAKE, meta.make), (MODEL, meta.model)) if text]
+    fields += [_shorts(ORIENTATION, orientation), _ascii(SOFTWARE, SOFTWARE_NAME)]
     if meta.capture_time is not None:
         fields.append(_ascii(DATE_TIME, _exif_datetime(meta.capture_time)))
     return fields
 
 
-def _exif_fields(meta: ExifMeta, image_size: tuple[int, int] | None = None) -> list[_Field]:
+def _exif_fields(meta: Exif, image_size: tuple[int, int] | None = None) -> list[_Field]:
     """EXIF sub-IFD tags; image_size is (width, height) of the JPEG, when known."""
     fields = [_bytes(EXIF_VERSION, b"0230", _UNDEFINED)]
     if meta.exposure_time_s is not None:
@@ -339,7 +323,7 @@ def write_dng(path: str | os.PathLike[str], mosaic: np.ndarray, meta: DngMeta) -
         fh.write(pixels.tobytes())
 
 
-def exif_app1(meta: ExifMeta, image_size: tuple[int, int] | None = None) -> bytes:
+def exif_app1(meta: Exif, image_size: tuple[int, int] | None = None) -> bytes:
     """A complete JPEG APP1 Exif segment (marker included); image_size is (width, height)."""
     payload = b"Exif\0\0" + _tiff(_ifd0_fields(meta), _exif_fields(meta, image_size))
     if len(payload) + 2 > 0xFFFF:
@@ -353,7 +337,7 @@ _STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])  # no length field
 _APP0, _APP1, _SOS = 0xE0, 0xE1, 0xDA
 
 
-def add_exif_to_jpeg(jpeg_bytes: bytes, meta: ExifMeta) -> bytes:
+def add_exif_to_jpeg(jpeg_bytes: bytes, meta: Exif) -> bytes:
     """The JPEG with an Exif APP1 right after SOI, replacing any APP0 (JFIF) and APP1 segments."""
     if not jpeg_bytes.startswith(b"\xff\xd8"):
         raise ValueError("not a JPEG: no SOI marker")

@@ -13,12 +13,13 @@ import cv2
 import numpy as np
 
 from srraw.errors import SrrawError
+from srraw.exif import Exif
 from srraw.files import atomic_path, atomic_write_bytes
 from srraw.isp import develop
 from srraw.rig import Rig
 from srraw.synth.render import FrameGeometry, SensorModel, expose, render_radiance, vignetting
 from srraw.synth.scene import Scene, make_scene
-from srraw.tiffwrite import DngMeta, ExifMeta, add_exif_to_jpeg, write_dng
+from srraw.tiffwrite import DngMeta, add_exif_to_jpeg, write_dng
 
 TRUTH_NAME = "truth.json"
 TRUTH_VERSION = 1
@@ -178,7 +179,7 @@ def render_frame(
     ok, encoded = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:
         raise SrrawError("OpenCV could not encode the JPEG")
-    exif = ExifMeta(
+    exif = Exif(
         make=rig.body.make,
         model=rig.body.model,
         serial=f"SIM{seed:08d}",
