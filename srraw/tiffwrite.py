@@ -304,8 +304,8 @@ def _dng_fields(meta: DngMeta, width: int, height: int, rows_per_strip: int) -> 
     ]
 
 
-def write_dng(path: str | os.PathLike[str], mosaic: np.ndarray, meta: DngMeta) -> None:
-    """Write a Bayer mosaic (2-D uint16, even shape) as an uncompressed little-endian DNG."""
+def encode_dng(mosaic: np.ndarray, meta: DngMeta) -> bytes:
+    """A Bayer mosaic (2-D uint16, even shape) as the bytes of an uncompressed little-endian DNG."""
     _check_mosaic(mosaic)
     height, width = mosaic.shape
     row_bytes = 2 * width
@@ -317,10 +317,13 @@ def write_dng(path: str | os.PathLike[str], mosaic: np.ndarray, meta: DngMeta) -
         _dng_fields(meta, width, height, rows_per_strip), _exif_fields(meta.exif), strip_sizes
     )
     # The strips lie back to back, so the whole image goes out as one little-endian buffer.
-    pixels = np.ascontiguousarray(mosaic, dtype="<u2")
+    return header + np.ascontiguousarray(mosaic, dtype="<u2").tobytes()
+
+
+def write_dng(path: str | os.PathLike[str], mosaic: np.ndarray, meta: DngMeta) -> None:
+    """Write a Bayer mosaic as a DNG file (the caller picks a temporary name for atomicity)."""
     with open(path, "wb") as fh:
-        fh.write(header)
-        fh.write(pixels.tobytes())
+        fh.write(encode_dng(mosaic, meta))
 
 
 def exif_app1(meta: Exif, image_size: tuple[int, int] | None = None) -> bytes:
