@@ -82,19 +82,18 @@ def scene_for(rig: Rig, seed: int, width: int) -> Scene:
 def plan_frame(
     rig: Rig,
     index: int,
+    focal_nominal_mm: float,
     focal_ring_mm: float,
     rng: np.random.Generator,
-    start: dt.datetime,
+    capture_time: dt.datetime,
     realism: Realism = Realism(),
 ) -> FramePlan:
-    """Everything random about one frame given where the zoom ring is."""
+    """Everything random about one frame, given the asked focal length and where the ring is."""
     effective = focal_ring_mm * (1 + rng.uniform(-realism.breathing, realism.breathing))
     width = rig.body.sensor_width_px
     return FramePlan(
         index=index,
-        focal_nominal_mm=rig.focal_lengths_mm[index - 1]
-        if index <= len(rig.focal_lengths_mm)
-        else focal_ring_mm,
+        focal_nominal_mm=focal_nominal_mm,
         focal_ring_mm=focal_ring_mm,
         focal_effective_mm=effective,
         focal_exif_mm=float(round(focal_ring_mm)),
@@ -103,7 +102,7 @@ def plan_frame(
         ty_px=rng.uniform(-realism.translation, realism.translation) * width,
         gain=1 + rng.uniform(-realism.illumination, realism.illumination),
         blur_sigma_px=rng.uniform(*realism.blur_px),
-        capture_time=start + dt.timedelta(seconds=6 * (index - 1)),
+        capture_time=capture_time,
     )
 
 
@@ -115,7 +114,8 @@ def plan_sequence(
     for index, nominal in enumerate(rig.focal_lengths_mm, start=1):
         ring = nominal * (1 + rng.uniform(-realism.ring_miss, realism.ring_miss))
         ring = min(max(ring, rig.lens.min_focal_mm), rig.lens.max_focal_mm)
-        plans.append(plan_frame(rig, index, ring, rng, start, realism))
+        when = start + dt.timedelta(seconds=6 * (index - 1))
+        plans.append(plan_frame(rig, index, nominal, ring, rng, when, realism))
     return plans
 
 
@@ -129,6 +129,27 @@ def sensor_for(rig: Rig, seed: int) -> SensorModel:
         wb=wb,
         iso=rig.exposure.iso,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Exposure the body is set to; brightness and noise follow it relative to the rig's plan."""
+
+    f_number: float
+    exposure_time_s: float
+    iso: int
+
+    @classmethod
+    def of(cls, rig: Rig) -> Settings:
+        return cls(rig.exposure.f_number, rig.exposure.exposure_time_s, rig.exposure.iso)
+
+    def gain_over(self, planned: Settings) -> float:
+        """Exposure relative to the planned one (time x ISO / f-number squared)."""
+        return (
+            (self.exposure_time_s / planned.exposure_time_s)
+            * (self.iso / planned.iso)
+            * (planned.f_number / self.f_number) ** 2
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,8 +170,13 @@ def render_frame(
     seed: int,
     realism: Realism = Realism(),
     supersample: int | None = None,
+    settings: Settings | None = None,
 ) -> RenderedFrame:
-    """Render one frame: radiance through the lens, the sensor, the camera's own JPEG."""
+    """Render one frame: radiance through the lens, the sensor, the camera's own JPEG.
+
+    `settings` is what the body is set to (default: the rig's exposure plan)."""
+    settings = settings or Settings.of(rig)
+    sensor = dataclasses.replace(sensor, iso=settings.iso)
     width, height = size
     scale_to_size = width / rig.body.sensor_width_px  # plans are in rig-sensor pixels
     geometry = FrameGeometry(
@@ -167,7 +193,7 @@ def render_frame(
     strength = realism.vignetting * math.sqrt(reference_focal(rig) / plan.focal_effective_mm)
     radiance *= vignetting(width, height, strength)[..., None]
     rng = np.random.default_rng([seed, 3, plan.index])
-    mosaic = expose(radiance, sensor, plan.gain, rng)
+    mosaic = expose(radiance, sensor, plan.gain * settings.gain_over(Settings.of(rig)), rng)
     rgb = develop(
         mosaic,
         sensor.cfa,
@@ -185,9 +211,9 @@ def render_frame(
         serial=f"SIM{seed:08d}",
         lens_model=rig.lens.model,
         focal_length_mm=plan.focal_exif_mm,
-        exposure_time_s=rig.exposure.exposure_time_s,
-        f_number=rig.exposure.f_number,
-        iso=rig.exposure.iso,
+        exposure_time_s=settings.exposure_time_s,
+        f_number=settings.f_number,
+        iso=settings.iso,
         orientation=1,
         capture_time=plan.capture_time,
     )
