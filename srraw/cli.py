@@ -26,6 +26,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "inspect": ("srraw.inspect_cli", "inspect", "Print what srraw reads from RAW and JPEG files."),
     "manifest": ("srraw.manifest_cli", "manifest", "Inspect manifests and their schemas."),
+    "prep": (
+        "srraw_prep.cli",
+        "prep",
+        "FOV-match, align and measure pairs into Parquet manifests.",
+    ),
     "rig": ("srraw.rig_cli", "rig", "Check and show rig profiles."),
     "synth": (
         "srraw.synth.cli",

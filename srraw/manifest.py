@@ -42,6 +42,8 @@ def to_arrow(tbl: Table, rows: pd.DataFrame | Iterable[Mapping[str, Any]] | pa.T
     for field in schema:
         if field.name in names:
             column = data.column(field.name)
+            if not field.nullable and column.null_count:
+                raise ValueError(f"{tbl.name}: required column {field.name!r} has nulls")
             arrays.append(column.cast(field.type) if column.type != field.type else column)
         elif field.nullable:
             arrays.append(pa.nulls(length, field.type))

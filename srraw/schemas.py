@@ -182,8 +182,13 @@ PAIRS = Table(
     columns=(
         *_IDENT,
         Column("zoom", I32, "target zoom factor Z", "x", False),
-        Column("frame_l", I32, "frame index of the short-focal frame L (input)", "", False),
-        Column("frame_h", I32, "frame index of the long-focal frame H (target)", "", False),
+        Column(
+            "frame_l",
+            I32,
+            "frame index of the short-focal frame L (input); null on a row that says why a "
+            "sequence has no pair for this zoom",
+        ),
+        Column("frame_h", I32, "frame index of the long-focal frame H (target); null likewise"),
         Column("status", STR, _STATUS_DOC, "", False),
         Column("error", STR, "why the pair failed; null otherwise"),
         Column(

@@ -47,7 +47,7 @@ min_focal_mm = 24
 max_focal_mm = 240
 
 [sequence]
-focal_lengths_mm = [240, 150, 100, 70, 50, 35, 24]
+focal_lengths_mm = [240, 200, 150, 100, 70, 35, 24]
 focal_tolerance_pct = 3.0
 
 [exposure]

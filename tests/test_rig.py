@@ -51,8 +51,8 @@ def test_srraw_rig_is_long_to_short_with_the_sr_raw_body():
         ),
         ('drive = "manual"', 'drive = "power"', "[zoom] widget: required when drive = 'power'"),
         (
-            "[240, 150,",
-            "[300, 150,",
+            "[240, 200,",
+            "[300, 200,",
             "[sequence] focal_lengths_mm: 300 mm is outside the lens range 24-240 mm",
         ),
         ("iso = 200", "iso = 800", "[exposure] iso: 800 is outside iso_min..iso_max (100..400)"),

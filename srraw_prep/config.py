@@ -1,0 +1,26 @@
+"""What `srraw prep` is asked to do: zoom factors, band, alignment model, QA thresholds."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+
+@dataclasses.dataclass(frozen=True)
+class PrepConfig:
+    zooms: tuple[int, ...] = (4, 8)
+    band: float = 0.15  # a pair's EXIF focal ratio must lie within Z * (1 +- band)
+    model: str = "euclidean"  # or "affine"
+    flow_pixels: int = 1_500_000  # residual flow grid size, at most
+    feature_pixels: int = 600_000  # coarse SIFT search, at most
+    min_rho: float = 0.85
+    max_residual_p95_px: float = 8.0  # target pixels
+    max_scale_deviation: float = 0.05  # |measured / nominal - 1|
+    min_valid_fraction: float = 0.02
+    thumb_width: int = 320  # report overlays
+
+    def digest(self) -> str:
+        """Changes when a setting that shapes the per-sequence results changes."""
+        data = json.dumps(dataclasses.asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(data).hexdigest()[:16]

@@ -1,0 +1,32 @@
+"""Small checkerboard overlays of a pair, for the QA report."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from srraw_prep.geometry import affine3, scaling, translation
+
+
+def checkerboard(
+    rgb_l: np.ndarray, rgb_h: np.ndarray, h_to_l: np.ndarray, width: int, tiles: int = 8
+) -> bytes:
+    """JPEG bytes of RGB-H and RGB-L (warped through h_to_l) in alternating tiles."""
+    hh, hw = rgb_h.shape[:2]
+    height = max(1, round(width * hh / hw))
+    thumb_to_h = translation(-0.5, -0.5) @ scaling(hw / width, hh / height) @ translation(0.5, 0.5)
+    high = cv2.resize(rgb_h, (width, height), interpolation=cv2.INTER_AREA)
+    low = cv2.warpAffine(
+        rgb_l,
+        (affine3(h_to_l) @ thumb_to_h)[:2],
+        (width, height),
+        flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
+    )
+    ys, xs = np.mgrid[0:height, 0:width]
+    tile = max(1, width // tiles)
+    mask = ((xs // tile + ys // tile) % 2).astype(bool)
+    mixed = np.where(mask[..., None], low, high)
+    ok, data = cv2.imencode(
+        ".jpg", cv2.cvtColor(mixed, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85]
+    )
+    return data.tobytes() if ok else b""

@@ -1,0 +1,124 @@
+"""What global alignment leaves: dense residual flow and a colour/gain fit between the pair.
+
+Both images are brought onto one grid at (a fraction of) the target's resolution; the sharper
+target is blurred to the input's bandwidth first, so resolution difference is not read as motion.
+Only textured pixels that pass a forward-backward check count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+
+from srraw_prep.align import resample
+from srraw_prep.geometry import affine3, scaling, translation
+
+
+@dataclasses.dataclass(frozen=True)
+class Residual:
+    median_px: float  # in target (H) pixels
+    p95_px: float
+    valid_fraction: float
+    gain: tuple[float, float, float]  # per channel, aligned L -> H
+    fit_rmse: float  # 8-bit DN
+
+
+@dataclasses.dataclass(frozen=True)
+class AlignedPair:
+    """RGB-L warped onto a grid of RGB-H, both float32 RGB in [0, 1]; grid_to_h maps the grid."""
+
+    low: np.ndarray
+    high: np.ndarray
+    valid: np.ndarray  # bool: grid pixels inside RGB-L
+    grid_to_h: np.ndarray
+
+
+def aligned_pair(
+    rgb_l: np.ndarray,
+    rgb_h: np.ndarray,
+    h_to_l: np.ndarray,
+    max_pixels: int = 1_500_000,
+    oversample: float = 1.0,
+) -> AlignedPair:
+    """Warp RGB-L onto (a reduced copy of) RGB-H's grid and blur H to L's bandwidth.
+
+    The grid has `oversample` pixels per L pixel at most: finer only measures L's blur.
+    """
+    hh, hw = rgb_h.shape[:2]
+    l_per_h = math.sqrt(abs(np.linalg.det(affine3(h_to_l)[:2, :2])))
+    shrink = min(1.0, math.sqrt(max_pixels / (hh * hw)), oversample * l_per_h)
+    size = (max(8, round(hw * shrink)), max(8, round(hh * shrink)))
+    grid_to_h = (
+        translation(-0.5, -0.5) @ scaling(hw / size[0], hh / size[1]) @ translation(0.5, 0.5)
+    )
+    grid_to_l = affine3(h_to_l) @ grid_to_h
+    low = cv2.warpAffine(
+        rgb_l.astype(np.float32) / 255.0,
+        grid_to_l[:2],
+        size,
+        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(-1, -1, -1),
+    )
+    valid = low[..., 0] >= 0
+    valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    low = np.clip(low, 0, 1)
+    high = resample(rgb_h.astype(np.float32) / 255.0, np.linalg.inv(grid_to_h), size)
+    # One L pixel spans `footprint` grid pixels: blur H to match (box ~ Gaussian of 0.4 width).
+    footprint = 1.0 / (math.sqrt(abs(np.linalg.det(grid_to_l[:2, :2]))))
+    sigma = 0.4 * math.sqrt(max(footprint**2 - 1.0, 0.0))
+    if sigma > 0.1:
+        high = cv2.GaussianBlur(high, (0, 0), sigma)
+    return AlignedPair(low, high, valid, grid_to_h)
+
+
+def _grey_u8(rgb: np.ndarray) -> np.ndarray:
+    return np.clip(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _match_shading(low: np.ndarray, high: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """L times the smooth ratio of local means: exposure, illumination and vignetting differ
+    between the two shots, and brightness constancy is what optical flow assumes."""
+    sigma = max(high.shape[:2]) / 24
+    weight = cv2.GaussianBlur(valid.astype(np.float32), (0, 0), sigma) + 1e-6
+    mean_l = cv2.GaussianBlur(low * valid[..., None], (0, 0), sigma) / weight[..., None]
+    mean_h = cv2.GaussianBlur(high * valid[..., None], (0, 0), sigma) / weight[..., None]
+    return np.clip(low * (mean_h / np.maximum(mean_l, 1e-3)), 0, 1)
+
+
+def residual(pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5) -> Residual:
+    """Residual motion statistics (target pixels) and a per-channel gain fit."""
+    a = _grey_u8(pair.high)
+    b = _grey_u8(_match_shading(pair.low, pair.high, pair.valid))
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    forward = dis.calc(a, b, None)
+    backward = dis.calc(b, a, None)
+    h, w = a.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    back_at = cv2.remap(backward, gx + forward[..., 0], gy + forward[..., 1], cv2.INTER_LINEAR)
+    loop = np.linalg.norm(forward + back_at, axis=2)
+    magnitude = np.linalg.norm(forward, axis=2)
+    consistent = loop < fb_tolerance + 0.05 * magnitude
+    textured = cv2.cornerMinEigenVal(a.astype(np.float32) / 255.0, 5) > texture
+    good = pair.valid & consistent & textured
+    to_h = math.sqrt(abs(np.linalg.det(pair.grid_to_h[:2, :2])))
+    if good.sum() >= 50:
+        median = float(np.median(magnitude[good])) * to_h
+        p95 = float(np.percentile(magnitude[good], 95)) * to_h
+    else:
+        median = p95 = float("nan")
+    gain, rmse = _gain_fit(pair)
+    return Residual(median, p95, float(good.mean()), gain, rmse)
+
+
+def _gain_fit(pair: AlignedPair) -> tuple[tuple[float, float, float], float]:
+    """Least-squares gain per channel taking aligned L to H, and its RMSE in 8-bit DN."""
+    low, high = pair.low[pair.valid], pair.high[pair.valid]
+    if len(low) == 0:
+        return (float("nan"),) * 3, float("nan")
+    gain = (low * high).sum(axis=0) / np.maximum((low * low).sum(axis=0), 1e-12)
+    rmse = float(np.sqrt(np.mean((low * gain - high) ** 2)) * 255)
+    return tuple(float(g) for g in gain), rmse

@@ -1,0 +1,135 @@
+"""`srraw prep` end to end: discover, process sequences (resumably), merge, report."""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm import tqdm
+
+from srraw.manifest import to_arrow, write_manifest
+from srraw.schemas import FRAMES, PAIRS
+from srraw_prep import state
+from srraw_prep.config import PrepConfig
+from srraw_prep.discover import SequenceInput, discover
+from srraw_prep.executor import run_local
+from srraw_prep.report import write_report
+from srraw_prep.sequence import SequenceResult, process_sequence
+from srraw_prep.split import assign
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    sequences: int
+    resumed: int
+    frames: dict[str, int]
+    pairs: dict[str, int]
+    out: Path
+
+    @property
+    def failed(self) -> bool:
+        return self.frames.get("failed", 0) + self.pairs.get("failed", 0) > 0
+
+    def line(self) -> str:
+        def counts(c: dict[str, int]) -> str:
+            return ", ".join(f"{c.get(k, 0)} {k}" for k in ("ok", "flagged", "failed"))
+
+        return (
+            f"prep: {self.sequences} sequences ({self.resumed} already done); "
+            f"frames: {counts(self.frames)}; pairs: {counts(self.pairs)} -> {self.out}"
+        )
+
+
+def _internal_error(seq: SequenceInput, exc: BaseException) -> SequenceResult:
+    """A bug must not stop the run: the sequence's frames become failed rows (retried next run)."""
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    error = f"{seq.sequence}: internal error ({last}); please report it with `srraw doctor`"
+    frames = [
+        {
+            "sequence": seq.sequence,
+            "frame": f.index,
+            "status": "failed",
+            "error": error,
+            "qa_flags": [],
+        }
+        for f in seq.frames
+    ]
+    return SequenceResult(seq.sequence, frames, [], {}, {"error": 1.0})
+
+
+def prep_one(seq: SequenceInput, cfg: PrepConfig, out: Path) -> tuple[str, dict[str, float]]:
+    """Process one sequence and save its state; runs in a worker process."""
+    try:
+        result = process_sequence(seq, cfg)
+    except Exception as exc:
+        result = _internal_error(seq, exc)
+    state.save(out, seq, cfg, result)
+    return seq.sequence, result.timings
+
+
+def _status_counts(table: pa.Table) -> dict[str, int]:
+    counts = pc.value_counts(table.column("status")).to_pylist() if table.num_rows else []
+    return {c["values"]: c["counts"] for c in counts}
+
+
+def merge(
+    out: Path, sequences: list[SequenceInput], splits: dict[str, str]
+) -> tuple[pa.Table, pa.Table, dict[str, dict]]:
+    """Concatenate the per-sequence results into the two manifest tables, sorted."""
+    frames, pairs, done = [], [], {}
+    for seq in sequences:
+        f, p, d = state.load(out, seq.sequence)
+        frames.append(f)
+        pairs.append(p)
+        done[seq.sequence] = d
+    frames_t = pa.concat_tables(frames) if frames else FRAMES.schema.empty_table()
+    pairs_t = pa.concat_tables(pairs) if pairs else PAIRS.schema.empty_table()
+    frames_t = frames_t.sort_by([("sequence", "ascending"), ("frame", "ascending")])
+    pairs_t = pairs_t.sort_by(
+        [
+            ("sequence", "ascending"),
+            ("zoom", "ascending"),
+            ("frame_l", "ascending"),
+            ("frame_h", "ascending"),
+        ]
+    )
+    split = pa.array([splits[s] for s in pairs_t.column("sequence").to_pylist()], pa.string())
+    pairs_t = pairs_t.set_column(pairs_t.schema.get_field_index("split"), "split", split)
+    return to_arrow(FRAMES, frames_t), to_arrow(PAIRS, pairs_t), done
+
+
+def prep(
+    dataset: Path,
+    out: Path | None,
+    cfg: PrepConfig,
+    *,
+    jobs: int = 1,
+    force: bool = False,
+    split_seed: int = 0,
+    split_overrides: dict[str, str] | None = None,
+    progress: bool = True,
+) -> Summary:
+    root, sequences = discover(dataset)
+    out = out or root / "manifests"
+    todo = [s for s in sequences if force or not state.is_done(out, s, cfg)]
+    with tqdm(total=len(todo), unit="seq", desc="prep", disable=not progress or not todo) as bar:
+        for name, _ in run_local(prep_one, [(s, cfg, out) for s in todo], jobs):
+            bar.set_postfix_str(name)
+            bar.update()
+    splits = assign([s.sequence for s in sequences], split_seed, split_overrides)
+    frames, pairs, done = merge(out, sequences, splits)
+    write_manifest("frames", frames, out / "frames.parquet")
+    write_manifest("pairs", pairs, out / "pairs.parquet")
+    write_report(
+        out / "report.html", frames, pairs, lambda seq, name: state.thumb(out, seq, name), done
+    )
+    return Summary(
+        len(sequences),
+        len(sequences) - len(todo),
+        _status_counts(frames),
+        _status_counts(pairs),
+        out,
+    )

@@ -1,0 +1,318 @@
+"""One sequence in, its frame rows and pair rows out: decode each frame once, pair, align."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from srraw.errors import SrrawError
+from srraw.exif import read_exif
+from srraw.files import relative_to_root, sha256_file
+from srraw.raw import RawFrame, read_raw
+from srraw_prep.align import AlignError, align, to_grey
+from srraw_prep.config import PrepConfig
+from srraw_prep.discover import FrameInput, SequenceInput
+from srraw_prep.geometry import Similarity, apply, centre_zoom, resize_map
+from srraw_prep.overlay import checkerboard
+from srraw_prep.residual import aligned_pair, residual
+
+
+@dataclasses.dataclass
+class SequenceResult:
+    sequence: str
+    frames: list[dict]
+    pairs: list[dict]
+    thumbs: dict[str, bytes]  # file name -> JPEG bytes (report overlays)
+    timings: dict[str, float]
+
+
+@dataclasses.dataclass
+class _Frame:
+    """What one decoded frame leaves for pairing."""
+
+    index: int
+    row: dict
+    focal: float | None
+    error: str | None = None
+    raw: RawFrame | None = None
+    rgb: np.ndarray | None = None
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+
+    def time(self, stage: str):
+        clock = self
+
+        class _Span:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.totals[stage] = (
+                    clock.totals.get(stage, 0.0) + time.perf_counter() - self.start
+                )
+
+        return _Span()
+
+
+def _file_fields(prefix: str, path: Path | None, root: Path) -> dict:
+    if path is None:
+        return {}
+    return {
+        f"{prefix}_path": relative_to_root(path, root),
+        f"{prefix}_sha256": sha256_file(path),
+        f"{prefix}_bytes": path.stat().st_size,
+    }
+
+
+def _decode_jpeg(path: Path) -> np.ndarray:
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        raise SrrawError("JPEG cannot be decoded (truncated or not a JPEG)", path)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _missing(frame: FrameInput) -> str | None:
+    stem = f"{frame.index:05d}"
+    if frame.raw is None and frame.jpeg is None:
+        return f"frame {stem} missing: no RAW and no JPEG"
+    if frame.raw is None:
+        return f"frame {stem}: no RAW file beside {frame.jpeg.name}"
+    if frame.jpeg is None:
+        return f"frame {stem}: no JPEG beside {frame.raw.name}"
+    return None
+
+
+def read_frame(seq: SequenceInput, frame: FrameInput) -> _Frame:
+    """Decode one frame (RAW checked whole, JPEG decoded) into its manifest row."""
+    row: dict = {"sequence": seq.sequence, "frame": frame.index, "qa_flags": []}
+    row |= _file_fields("raw", frame.raw, seq.root) | _file_fields("jpeg", frame.jpeg, seq.root)
+    if error := _missing(frame):
+        focal = read_exif(frame.jpeg).focal_length_mm if frame.jpeg else None
+        return _Frame(frame.index, row | {"status": "failed", "error": error}, focal, error)
+    try:
+        raw = read_raw(frame.raw, frame.jpeg)
+        rgb = _decode_jpeg(frame.jpeg)
+    except SrrawError as exc:
+        try:
+            focal = read_exif(frame.jpeg).focal_length_mm
+        except SrrawError:
+            focal = None
+        return _Frame(
+            frame.index, row | {"status": "failed", "error": exc.message}, focal, exc.message
+        )
+    exif = raw.exif
+    row |= {
+        "width": raw.width,
+        "height": raw.height,
+        "jpeg_width": rgb.shape[1],
+        "jpeg_height": rgb.shape[0],
+        "cfa": raw.cfa,
+        "black_levels": list(raw.black_levels),
+        "white_level": raw.white_level,
+        "wb": list(raw.wb),
+        "color_matrix": None if raw.color_matrix is None else raw.color_matrix.ravel().tolist(),
+        "focal_length_mm": exif.focal_length_mm,
+        "exposure_time_s": exif.exposure_time_s,
+        "f_number": exif.f_number,
+        "iso": exif.iso,
+        "make": exif.make,
+        "model": exif.model,
+        "serial": exif.serial,
+        "lens_model": exif.lens_model,
+        "orientation": exif.orientation,
+        "capture_time": exif.capture_time,
+    }
+    if exif.focal_length_mm is None:
+        error = f"{frame.jpeg}: no focal length in EXIF (neither the RAW nor the JPEG has one)"
+        return _Frame(frame.index, row | {"status": "failed", "error": error}, None, error)
+    raw = dataclasses.replace(raw, mosaic=None)  # checked whole; pairs need only its metadata
+    return _Frame(frame.index, row | {"status": "ok"}, exif.focal_length_mm, None, raw, rgb)
+
+
+_SEQUENCE_CHECKS = (
+    ("exposure_time_s", "exposure_mismatch"),
+    ("iso", "iso_mismatch"),
+    ("f_number", "aperture_mismatch"),
+    ("model", "mixed_body"),
+    ("serial", "mixed_body"),
+    ("lens_model", "mixed_lens"),
+)
+
+
+def sequence_flags(frames: list[_Frame]) -> list[str]:
+    """Flags for settings that must not change within a sequence."""
+    ok = [f.row for f in frames if f.error is None]
+    flags = []
+    for key, flag in _SEQUENCE_CHECKS:
+        values = {row.get(key) for row in ok if row.get(key) is not None}
+        if len(values) > 1 and flag not in flags:
+            flags.append(flag)
+    return flags
+
+
+def candidate_pairs(frames: list[_Frame], zoom: int, band: float) -> list[tuple[_Frame, _Frame]]:
+    """(L, H) frame pairs whose EXIF focal ratio lies within zoom * (1 +- band)."""
+    known = sorted((f for f in frames if f.focal), key=lambda f: (f.focal, f.index))
+    pairs = []
+    for low, high in itertools.combinations(known, 2):
+        if high.focal > low.focal and abs(high.focal / low.focal / zoom - 1) <= band:
+            pairs.append((low, high))
+    return pairs
+
+
+def _pair_box(h_to_l: np.ndarray, size_h: tuple[int, int], size_l: tuple[int, int]) -> dict:
+    """Even-aligned mosaic box of L covered by the whole target (pixel edges included)."""
+    w, h = size_h
+    edges = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+    mapped = apply(h_to_l, edges) + 0.5  # pixel edge coordinates in L
+    x0, y0 = np.floor(mapped.min(axis=0) / 2) * 2
+    x1, y1 = np.ceil(mapped.max(axis=0) / 2) * 2
+    return {
+        "box_x0": int(max(0, x0)),
+        "box_y0": int(max(0, y0)),
+        "box_x1": int(min(size_l[0] // 2 * 2, x1)),
+        "box_y1": int(min(size_l[1] // 2 * 2, y1)),
+    }
+
+
+def _finite(value: float) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def pair_row(
+    seq: SequenceInput,
+    zoom: int,
+    low: _Frame,
+    high: _Frame,
+    cfg: PrepConfig,
+    clock: _Clock,
+    thumbs: dict[str, bytes],
+) -> dict:
+    row = {
+        "sequence": seq.sequence,
+        "zoom": zoom,
+        "frame_l": low.index,
+        "frame_h": high.index,
+        "qa_flags": [],
+        "focal_l_mm": low.focal,
+        "focal_h_mm": high.focal,
+        "nominal_ratio": high.focal / low.focal,
+    }
+    for key, frame, kinds in (("l", low, ("raw", "jpeg")), ("h", high, ("jpeg",))):
+        for kind in kinds:
+            for part in ("path", "sha256"):
+                row[f"{kind}_{key}_{part}"] = frame.row.get(f"{kind}_{part}")
+    for frame, role in ((low, "L"), (high, "H")):
+        if frame.error:
+            return row | {
+                "status": "failed",
+                "error": f"{role} frame {frame.index:05d} failed: {frame.error}",
+            }
+    size_l = (low.rgb.shape[1], low.rgb.shape[0])
+    size_h = (high.rgb.shape[1], high.rgb.shape[0])
+    with clock.time("align"):
+        try:
+            result = align(
+                to_grey(low.rgb),
+                to_grey(high.rgb),
+                row["nominal_ratio"],
+                model=cfg.model,
+                feature_pixels=cfg.feature_pixels,
+            )
+        except AlignError as exc:
+            return row | {
+                "status": "failed",
+                "error": f"{seq.sequence} {low.index:05d}->{high.index:05d}: {exc}",
+            }
+    jpeg_l_to_raw_l = resize_map(size_l, (low.raw.width, low.raw.height))
+    h_to_l = jpeg_l_to_raw_l @ result.h_to_l
+    parts = Similarity.of(h_to_l)
+    jpeg_scale = Similarity.of(result.h_to_l).scale
+    measured = (size_l[0] / size_h[0]) / jpeg_scale
+    with clock.time("flow"):
+        pair = aligned_pair(low.rgb, high.rgb, result.h_to_l, cfg.flow_pixels)
+        res = residual(pair)
+    row |= {
+        "measured_scale": measured,
+        "scale_offset": measured / zoom,
+        "h_to_l": h_to_l.ravel().tolist(),
+        "scale": parts.scale,
+        "rotation_deg": parts.rotation_deg,
+        "tx": parts.tx,
+        "ty": parts.ty,
+        **_pair_box(h_to_l, size_h, (low.raw.width, low.raw.height)),
+        "ecc_rho": result.rho,
+        "residual_median_px": _finite(res.median_px),
+        "residual_p95_px": _finite(res.p95_px),
+        "residual_valid_fraction": res.valid_fraction,
+        "color_gain": list(res.gain) if all(map(math.isfinite, res.gain)) else None,
+        "color_fit_rmse": _finite(res.fit_rmse),
+    }
+    flags = list(dict.fromkeys(low.row["qa_flags"] + high.row["qa_flags"]))
+    if result.rho < cfg.min_rho:
+        flags.append("low_rho")
+    if row["residual_p95_px"] is None or res.valid_fraction < cfg.min_valid_fraction:
+        flags.append("no_texture")
+    elif row["residual_p95_px"] > cfg.max_residual_p95_px:
+        flags.append("large_residual")
+    if abs(measured / row["nominal_ratio"] - 1) > cfg.max_scale_deviation:
+        flags.append("scale_far_from_nominal")
+    with clock.time("thumbs"):
+        key = f"{zoom}x_{low.index:05d}_{high.index:05d}"
+        before = centre_zoom(size_h, size_l, row["nominal_ratio"])
+        thumbs[f"{key}_before.jpg"] = checkerboard(low.rgb, high.rgb, before, cfg.thumb_width)
+        thumbs[f"{key}_after.jpg"] = checkerboard(low.rgb, high.rgb, result.h_to_l, cfg.thumb_width)
+    return row | {"status": "flagged" if flags else "ok", "qa_flags": flags}
+
+
+def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
+    """Frames and pairs of one sequence. Bad input becomes rows with status and error."""
+    clock = _Clock()
+    with clock.time("decode"):
+        frames = [read_frame(seq, f) for f in seq.frames]
+    flags = sequence_flags(frames)
+    for frame in frames:
+        if frame.error is None and flags:
+            frame.row["qa_flags"] = list(flags)
+            frame.row["status"] = "flagged"
+    pairs: list[dict] = []
+    thumbs: dict[str, bytes] = {}
+    for zoom in cfg.zooms:
+        if len(frames) < 2:
+            error = f"{seq.sequence}: only {len(frames)} frame; a sequence needs at least 2"
+        else:
+            candidates = candidate_pairs(frames, zoom, cfg.band)
+            error = (
+                None
+                if candidates
+                else (
+                    f"{seq.sequence}: no frame pair with focal ratio within "
+                    f"{cfg.band:.0%} of {zoom}X (focal lengths: "
+                    + ", ".join(f"{f.focal:g}" for f in frames if f.focal)
+                    + " mm)"
+                )
+            )
+        if error:
+            pairs.append(
+                {
+                    "sequence": seq.sequence,
+                    "zoom": zoom,
+                    "status": "failed",
+                    "error": error,
+                    "qa_flags": [],
+                }
+            )
+            continue
+        for low, high in candidates:
+            pairs.append(pair_row(seq, zoom, low, high, cfg, clock, thumbs))
+    return SequenceResult(seq.sequence, [f.row for f in frames], pairs, thumbs, clock.totals)
