@@ -33,7 +33,13 @@ def to_arrow(tbl: Table, rows: pd.DataFrame | Iterable[Mapping[str, Any]] | pa.T
         rows = list(rows)
         if not rows:
             return schema.empty_table()
-        data = pa.Table.from_pylist(rows)
+        keys = set().union(*(row.keys() for row in rows))
+        if unknown := sorted(keys - set(schema.names)):
+            raise ValueError(f"{tbl.name}: unknown columns {unknown}")
+        # With the schema given, a key missing from some rows is null there (Arrow would
+        # otherwise infer the columns from the first row alone).
+        data = pa.Table.from_pylist(rows, schema=schema.remove_metadata())
+        data = data.select([name for name in schema.names if name in keys])
     names = set(data.column_names)
     if unknown := sorted(names - set(schema.names)):
         raise ValueError(f"{tbl.name}: unknown columns {unknown}")

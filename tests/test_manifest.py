@@ -186,3 +186,12 @@ def test_every_column_is_documented():
             assert column.doc, (table.name, column.name)
         readme = generated_files()["README.md"]
         assert all(f"`{c.name}`" in readme for c in table.columns)
+
+
+def test_a_column_missing_from_the_first_row_is_kept(tmp_path):
+    rows = [
+        {"sequence": "a", "frame": 1, "status": "ok"},
+        {"sequence": "a", "frame": 2, "status": "failed", "error": "a/00002.ARW: truncated"},
+    ]
+    path = write_manifest("frames", rows, tmp_path / "frames.parquet")
+    assert read_manifest_df(path)["error"].tolist()[1] == "a/00002.ARW: truncated"

@@ -10,6 +10,7 @@ gratings and stars are analytic, so the renderer can draw them at any resolution
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import cv2
@@ -318,33 +319,46 @@ def _draw_star(prim: Star, canvas, scale, origin) -> None:
     _blend(canvas, where, mask, prim.color_a, prim.color_b, t)
 
 
-def _draw_text(prim: Text, canvas, scale, origin, view) -> None:
-    height_px = prim.height * scale
-    if height_px < 4:
-        return  # illegible at this scale; a thin grey smudge in reality, skipped here
-    width_scene = prim.height * 0.9 * len(prim.text)
-    lo = np.array(prim.origin) - [0, prim.height]
-    hi = [*np.array(prim.origin), width_scene, prim.height * 0.3]
-    if _outside(lo, hi, view) or height_px > 4000:
-        return
-    x = (prim.origin[0] - origin[0]) * scale
-    y = (prim.origin[1] - origin[1]) * scale
-    if abs(x) > 1e7 or abs(y) > 1e7:
-        return
-    thickness = max(1, round(height_px / 9))
-    font_scale = height_px / _FONT_UNITS
-    (text_w, text_h), baseline = cv2.getTextSize(prim.text, _FONT, font_scale, thickness)
-    height, width = canvas.shape[:2]
+@functools.lru_cache(maxsize=256)
+def _text_mask(text: str, cap_height: int) -> tuple[np.ndarray, int, int]:
+    """Anti-aliased coverage of `text` with the given cap height (a multiple of 9, so the
+    stroke is exactly 1/9 of it at every size): (mask float32, x of origin, y of baseline)."""
+    thickness = cap_height // 9
+    font_scale = cap_height / _FONT_UNITS
+    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, font_scale, thickness)
     pad = thickness + 2
-    cx0, cy0 = max(round(x) - pad, 0), max(round(y) - text_h - pad, 0)
-    cx1 = min(round(x) + text_w + pad, width)
-    cy1 = min(round(y) + baseline + pad, height)
-    if cx0 >= cx1 or cy0 >= cy1:
+    mask = np.zeros((text_h + baseline + 2 * pad, text_w + 2 * pad), dtype=np.uint8)
+    cv2.putText(mask, text, (pad, pad + text_h), _FONT, font_scale, 255, thickness, cv2.LINE_AA)
+    return mask.astype(np.float32) / 255.0, pad, pad + text_h
+
+
+def _draw_text(prim: Text, canvas, scale, origin, view) -> None:
+    """Text as a bitmap in scene space, rendered at the next size up and resampled exactly,
+    so every frame sees the same text at its own resolution."""
+    height_px = prim.height * scale
+    if height_px * len(prim.text) < 0.5:
         return
-    # putText draws on 8-bit images only: draw an anti-aliased coverage mask, then blend.
-    mask = np.zeros((cy1 - cy0, cx1 - cx0), dtype=np.uint8)
-    org = (round(x) - cx0, round(y) - cy0)
-    cv2.putText(mask, prim.text, org, _FONT, font_scale, 255, thickness, cv2.LINE_AA)
-    cover = mask.astype(np.float32)[..., None] / 255.0
-    region = canvas[cy0:cy1, cx0:cx1]
-    region += (np.asarray(prim.color, dtype=np.float32) - region) * cover
+    cap = 45
+    while cap < height_px:
+        cap *= 2
+    mask, ox, oy = _text_mask(prim.text, cap)
+    f = height_px / cap  # canvas pixels per mask pixel
+    lo = np.array(prim.origin) - [ox / f / scale, oy / f / scale]
+    hi = lo + np.array([mask.shape[1], mask.shape[0]]) / f / scale
+    if _outside(lo, hi, view):
+        return
+    height, width = canvas.shape[:2]
+    # canvas = f * (mask - (ox, oy)) + text origin in canvas pixels
+    tx = (prim.origin[0] - origin[0]) * scale - f * ox
+    ty = (prim.origin[1] - origin[1]) * scale - f * oy
+    x0, y0 = max(int(tx) - 1, 0), max(int(ty) - 1, 0)
+    x1 = min(int(tx + f * mask.shape[1]) + 2, width)
+    y1 = min(int(ty + f * mask.shape[0]) + 2, height)
+    if x0 >= x1 or y0 >= y1:
+        return
+    if f < 1:
+        mask = cv2.GaussianBlur(mask, (0, 0), 0.45 / f)
+    warp = np.array([[f, 0, tx - x0], [0, f, ty - y0]], dtype=np.float64)
+    cover = cv2.warpAffine(mask, warp, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
+    region = canvas[y0:y1, x0:x1]
+    region += (np.asarray(prim.color, dtype=np.float32) - region) * cover[..., None]
