@@ -248,8 +248,8 @@ PAIRS = Table(
             "fraction of pixels the residual was measured on",
             "0..1",
         ),
-        Column("color_gain", F64_LIST, "per-channel gain R, G, B taking aligned L to H"),
-        Column("color_fit_rmse", F64, "RMSE of that gain fit on 8-bit values", "DN"),
+        Column("color_gain", F64_LIST, "per-channel gain R, G, B taking aligned L to H, linear light"),
+        Column("color_fit_rmse", F64, "RMSE of that gain fit on 8-bit sRGB values", "DN"),
     ),
 )
 

@@ -13,6 +13,7 @@ import math
 import cv2
 import numpy as np
 
+from srraw.isp import srgb_decode, srgb_encode
 from srraw_prep.align import resample
 from srraw_prep.geometry import affine3, scaling, translation
 
@@ -22,13 +23,13 @@ class Residual:
     median_px: float  # in target (H) pixels
     p95_px: float
     valid_fraction: float
-    gain: tuple[float, float, float]  # per channel, aligned L -> H
-    fit_rmse: float  # 8-bit DN
+    gain: tuple[float, float, float]  # per channel, aligned L -> H, in linear light
+    fit_rmse: float  # 8-bit sRGB DN
 
 
 @dataclasses.dataclass(frozen=True)
 class AlignedPair:
-    """RGB-L warped onto a grid of RGB-H, both float32 RGB in [0, 1]; grid_to_h maps the grid."""
+    """RGB-L warped onto a grid of RGB-H, both float32 linear RGB in [0, 1]; grid_to_h maps the grid."""
 
     low: np.ndarray
     high: np.ndarray
@@ -55,8 +56,9 @@ def aligned_pair(
         translation(-0.5, -0.5) @ scaling(hw / size[0], hh / size[1]) @ translation(0.5, 0.5)
     )
     grid_to_l = affine3(h_to_l) @ grid_to_h
+    # Resample in linear light (see align.to_grey); encoded again only for the flow.
     low = cv2.warpAffine(
-        rgb_l.astype(np.float32) / 255.0,
+        srgb_decode(rgb_l.astype(np.float32) / 255.0).astype(np.float32),
         grid_to_l[:2],
         size,
         flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
@@ -66,7 +68,8 @@ def aligned_pair(
     valid = low[..., 0] >= 0
     valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     low = np.clip(low, 0, 1)
-    high = resample(rgb_h.astype(np.float32) / 255.0, np.linalg.inv(grid_to_h), size)
+    linear_h = srgb_decode(rgb_h.astype(np.float32) / 255.0).astype(np.float32)
+    high = resample(linear_h, np.linalg.inv(grid_to_h), size)
     # One L pixel spans `footprint` grid pixels: blur H to match (box ~ Gaussian of 0.4 width).
     footprint = 1.0 / (math.sqrt(abs(np.linalg.det(grid_to_l[:2, :2]))))
     sigma = 0.4 * math.sqrt(max(footprint**2 - 1.0, 0.0))
@@ -76,7 +79,8 @@ def aligned_pair(
 
 
 def _grey_u8(rgb: np.ndarray) -> np.ndarray:
-    return np.clip(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) * 255 + 0.5, 0, 255).astype(np.uint8)
+    """sRGB-encoded green as uint8: the flow's input (perceptual steps, least aliasing)."""
+    return np.clip(srgb_encode(rgb[..., 1]) * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _match_shading(low: np.ndarray, high: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -120,5 +124,6 @@ def _gain_fit(pair: AlignedPair) -> tuple[tuple[float, float, float], float]:
     if len(low) == 0:
         return (float("nan"),) * 3, float("nan")
     gain = (low * high).sum(axis=0) / np.maximum((low * low).sum(axis=0), 1e-12)
-    rmse = float(np.sqrt(np.mean((low * gain - high) ** 2)) * 255)
+    fitted = srgb_encode(np.clip(low * gain, 0, 1)) * 255
+    rmse = float(np.sqrt(np.mean((fitted - srgb_encode(high) * 255) ** 2)))
     return tuple(float(g) for g in gain), rmse

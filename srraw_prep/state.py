@@ -26,7 +26,8 @@ def sequence_dir(out: Path, sequence: str) -> Path:
 
 
 def _marker(seq: SequenceInput, cfg: PrepConfig) -> dict:
-    return {"fingerprint": seq.fingerprint(), "config": cfg.digest()}
+    # The srraw version is part of it: a new release may measure differently.
+    return {"fingerprint": seq.fingerprint(), "config": cfg.digest(), "srraw": srraw.__version__}
 
 
 def is_done(out: Path, seq: SequenceInput, cfg: PrepConfig) -> bool:
@@ -48,7 +49,7 @@ def save(out: Path, seq: SequenceInput, cfg: PrepConfig, result: SequenceResult)
     write_manifest("pairs", result.pairs, folder / "pairs.parquet")
     for name, data in result.thumbs.items():
         atomic_write_bytes(folder / "thumbs" / name, data)
-    marker = _marker(seq, cfg) | {"timings": result.timings, "srraw": srraw.__version__}
+    marker = _marker(seq, cfg) | {"timings": result.timings}
     atomic_write_bytes(folder / "done.json", json.dumps(marker).encode())
 
 
