@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "FOV-match, align and measure pairs into Parquet manifests.",
     ),
     "rig": ("srraw.rig_cli", "rig", "Check and show rig profiles."),
+    "simcam": (
+        "srraw_capture.simcam.cli",
+        "simcam",
+        "Run the simulated PTP/IP camera on 127.0.0.1.",
+    ),
     "synth": (
         "srraw.synth.cli",
         "synth",
