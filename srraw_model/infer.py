@@ -1,0 +1,62 @@
+"""Tiled inference: bounded memory on any frame size, seams hidden by overlapping tiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from srraw_model.color import to_srgb
+
+
+def tiles(length: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """(read_start, read_stop, keep_start, keep_stop) along one axis, in input pixels."""
+    if length <= tile:
+        return [(0, length, 0, length)]
+    step = tile - 2 * overlap
+    out = []
+    keep = 0
+    while keep < length:
+        keep_stop = min(length, keep + step)
+        start = max(0, min(keep - overlap, length - tile))
+        stop = min(length, start + tile)
+        out.append((start, stop, keep, keep_stop))
+        keep = keep_stop
+    return out
+
+
+@torch.no_grad()
+def infer(
+    model: torch.nn.Module,
+    image: np.ndarray,
+    kind: str,
+    wb: np.ndarray | tuple,
+    ccm: np.ndarray,
+    *,
+    factor: int,
+    tile: int = 128,
+    overlap: int = 24,
+    device: str | torch.device = "cpu",
+    dtype: np.dtype = np.float32,
+) -> np.ndarray:
+    """(h, w, C) network input -> (factor h, factor w, 3) sRGB in [0, 1], as `dtype`.
+
+    uint8/uint16 dtypes are quantised tile by tile, so the full-size float image never exists.
+    """
+    model.eval()
+    h, w, _ = image.shape
+    out = np.zeros((h * factor, w * factor, 3), dtype=dtype)
+    wb_t = torch.as_tensor(np.asarray(wb, np.float32))[None].to(device)
+    ccm_t = torch.as_tensor(np.asarray(ccm, np.float32))[None].to(device)
+    for ys, ye, ks_y, ke_y in tiles(h, tile, overlap):
+        for xs, xe, ks_x, ke_x in tiles(w, tile, overlap):
+            x = torch.from_numpy(np.ascontiguousarray(image[ys:ye, xs:xe].transpose(2, 0, 1)))
+            y = to_srgb(model(x[None].to(device)), kind, wb_t, ccm_t).clamp(0, 1)
+            y = y[0].permute(1, 2, 0).float().cpu().numpy()
+            y = y[
+                (ks_y - ys) * factor : (ke_y - ys) * factor,
+                (ks_x - xs) * factor : (ke_x - xs) * factor,
+            ]
+            if np.issubdtype(dtype, np.integer):
+                y = np.rint(y * np.iinfo(dtype).max)
+            out[ks_y * factor : ke_y * factor, ks_x * factor : ke_x * factor] = y.astype(dtype)
+    return out
