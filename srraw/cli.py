@@ -24,6 +24,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "doctor",
         "Print versions and detected cameras (paste into bug reports).",
     ),
+    "eval": (
+        "srraw_model.cli",
+        "eval_cmd",
+        "Score a trained model beside bicubic on the test split (PSNR, SSIM, LPIPS).",
+    ),
     "inspect": ("srraw.inspect_cli", "inspect", "Print what srraw reads from RAW and JPEG files."),
     "manifest": ("srraw.manifest_cli", "manifest", "Inspect manifests and their schemas."),
     "prep": (
@@ -42,6 +47,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "synth",
         "Write synthetic SR-RAW zoom sequences with ground truth.",
     ),
+    "train": (
+        "srraw_model.cli",
+        "train",
+        "Train the zoom model with CoBi loss on the pairs manifest.",
+    ),
+    "zoom": ("srraw_model.cli", "zoom_cmd", "Zoom a RAW file with a trained model into a PNG."),
 }
 
 
