@@ -49,7 +49,9 @@ def paper_baseline(img_l: np.ndarray, img_h: np.ndarray, ratio: float) -> np.nda
     warp = np.eye(2, 3, dtype=np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-6)
     try:
-        _, warp = cv2.findTransformECC(small_h, crop_l, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 5)
+        _, warp = cv2.findTransformECC(
+            small_h, crop_l, warp, cv2.MOTION_EUCLIDEAN, criteria, None, 5
+        )
     except cv2.error as exc:
         raise AlignError(str(exc)) from exc
     w_to_crop = np.vstack([warp.astype(np.float64), [0, 0, 1]])
@@ -79,7 +81,9 @@ def main() -> None:
         data = args.data or Path(tmp) / "data"
         start = time.perf_counter()
         synthesize(args.rig, data, args.scenes, 2026, args.megapixels, progress=False)
-        print(f"synth: {args.scenes} sequences at {args.megapixels} MP in {time.perf_counter() - start:.0f} s")
+        print(
+            f"synth: {args.scenes} sequences at {args.megapixels} MP in {time.perf_counter() - start:.0f} s"
+        )
         start = time.perf_counter()
         summary = prep(data, data / "manifests", PrepConfig(), jobs=args.jobs, progress=False)
         print(f"{summary.line()} in {time.perf_counter() - start:.0f} s")
@@ -90,8 +94,12 @@ def main() -> None:
                 continue
             folder = data / row.sequence
             truth = truth_h_to_l(folder, int(row.frame_l), int(row.frame_h))
-            rgb_l = cv2.cvtColor(cv2.imread(str(folder / f"{int(row.frame_l):05d}.JPG")), cv2.COLOR_BGR2RGB)
-            rgb_h = cv2.cvtColor(cv2.imread(str(folder / f"{int(row.frame_h):05d}.JPG")), cv2.COLOR_BGR2RGB)
+            rgb_l = cv2.cvtColor(
+                cv2.imread(str(folder / f"{int(row.frame_l):05d}.JPG")), cv2.COLOR_BGR2RGB
+            )
+            rgb_h = cv2.cvtColor(
+                cv2.imread(str(folder / f"{int(row.frame_h):05d}.JPG")), cv2.COLOR_BGR2RGB
+            )
             size_h = (rgb_h.shape[1], rgb_h.shape[0])
             if row.status != "failed":
                 mace = mean_corner_error(np.reshape(row.h_to_l, (3, 3)), truth, size_h)
@@ -109,7 +117,9 @@ def main() -> None:
             res = residual(aligned_pair(rgb_l, rgb_h, truth))
             spurious_med.append(res.median_px)
             spurious_p95.append(res.p95_px)
-        print(f"srraw prep MACE: {stats(ours)}; {bad} pairs at 1 px or more, {flagged_bad} of them flagged")
+        print(
+            f"srraw prep MACE: {stats(ours)}; {bad} pairs at 1 px or more, {flagged_bad} of them flagged"
+        )
         print(f"paper baseline MACE: {stats(base)}")
         print(
             f"spurious residual on perfectly aligned pairs: median of medians "

@@ -1,12 +1,15 @@
 """`srraw demo`: the pipeline on an embedded default, no camera and no dataset needed.
 
-Today: synthesise SR-RAW-layout sequences, then decode every RAW back through LibRaw and check
-it against the ground truth the generator wrote. Later stages join as they land.
+Today: synthesise SR-RAW-layout sequences, decode every RAW back through LibRaw against the
+ground truth the generator wrote, then `srraw prep` them into manifests and a QA report.
+Stages run as separate commands, the way a user chains them: they talk only through files.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -58,10 +61,22 @@ def verify_sequence(folder: Path) -> list[str]:
 def demo(out: Path, scenes: int, rig_spec: str, seed: int) -> None:
     """Synthesise a small zoom dataset and check every frame decodes as written."""
     dataset = out / "dataset"
-    click.echo(f"[1/2] srraw synth: {scenes} sequences with rig '{rig_spec}' -> {dataset}")
+    manifests = out / "manifests"
+    click.echo(f"[1/3] srraw synth: {scenes} sequences with rig '{rig_spec}' -> {dataset}")
     folders = synthesize(rig_spec, dataset, scenes, seed, None)
-    click.echo("[2/2] decode every RAW with LibRaw and check it against truth.json")
+    click.echo("[2/3] decode every RAW with LibRaw and check it against truth.json")
     for folder in folders:
         for line in verify_sequence(folder):
             click.echo(f"  {line}")
-    click.echo(f"demo ok: {len(folders)} sequences, SR-RAW layout, in {dataset}")
+    click.echo(f"[3/3] srraw prep {dataset} --out {manifests}")
+    _run_stage("prep", str(dataset), "--out", str(manifests))
+    click.echo(f"demo ok: {len(folders)} sequences in {dataset}")
+    for name in ("frames.parquet", "pairs.parquet", "report.html"):
+        click.echo(f"  {manifests / name}")
+
+
+def _run_stage(*args: str) -> None:
+    """Run another srraw command as its own process, as a user would chain them."""
+    result = subprocess.run([sys.executable, "-m", "srraw.cli", *args], check=False)
+    if result.returncode != 0:
+        raise SrrawError(f"`srraw {' '.join(args)}` failed (exit {result.returncode})")

@@ -1,4 +1,4 @@
-"""Where per-sequence work runs: in this process, or in a pool of worker processes."""
+"""Where per-item work runs: in this process, or in a pool of worker processes."""
 
 from __future__ import annotations
 

@@ -74,20 +74,38 @@ def _color_matrix(raw: rawpy.RawPy) -> np.ndarray | None:
     return camera_to_srgb(np.asarray(raw.rgb_xyz_matrix)[:3])
 
 
-def _white_balance(raw: rawpy.RawPy) -> tuple[float, float, float]:
+def as_shot_wb(raw: rawpy.RawPy) -> tuple[float, float, float]:
+    """As-shot white-balance multipliers R, G, B normalised to G = 1."""
     multipliers = [float(v) for v in raw.camera_whitebalance[:3]]
     if multipliers[1] <= 0:
         return (1.0, 1.0, 1.0)
     return tuple(m / multipliers[1] for m in multipliers)  # type: ignore[return-value]
 
 
-def _exif_from_rawpy(raw: rawpy.RawPy) -> Exif:
+def libraw_exif(raw: rawpy.RawPy) -> Exif:
     """LibRaw's reading of what some makers keep outside EXIF (RW2 stores ISO in its own IFD).
 
     Only ISO and lens: for exposure and aperture LibRaw reports 1.0 where EXIF says 0 (unknown).
     """
     iso = float(raw.other.iso_speed or 0)
     return Exif(iso=round(iso) if iso > 0 else None, lens_model=raw.lens.model or None)
+
+
+# No RAW format stores a mosaic in under one bit per pixel; a file that small has lost its data.
+_MIN_BITS_PER_PIXEL = 1.0
+
+
+def _check_size(path: Path, sizes) -> None:
+    """LibRaw decodes some cut-off files without an error, filling the missing rows from
+    uninitialised memory (and deriving black levels from it): refuse them before decoding."""
+    pixels = int(sizes.raw_width) * int(sizes.raw_height)
+    size = path.stat().st_size
+    if size * 8 < pixels * _MIN_BITS_PER_PIXEL:
+        raise SrrawError(
+            f"truncated RAW: {size} bytes cannot hold the {sizes.raw_width}x{sizes.raw_height} "
+            "mosaic its header describes (metadata only, or cut off)",
+            path,
+        )
 
 
 def _libraw_message(exc: Exception, said: list[str]) -> str:
@@ -136,6 +154,8 @@ def read_raw(
             if raw.raw_type != rawpy.RawType.Flat or raw.num_colors != 3:
                 raise SrrawError("not a Bayer-mosaic RAW (LibRaw reports no 2x2 CFA)", path)
             cfa = layout_from_rawpy(raw.raw_pattern, raw.color_desc)
+            # Before anything that unpacks: LibRaw derives black levels from pixel data too.
+            _check_size(path, raw.sizes)
             mosaic = np.array(raw.raw_image_visible, dtype=np.uint16, copy=True) if pixels else None
             sizes = raw.sizes
             black = tuple(float(v) for v in raw.black_level_per_channel)
@@ -145,10 +165,10 @@ def read_raw(
                 cfa=cfa,
                 black_levels=black,
                 white_level=int(raw.white_level),
-                wb=_white_balance(raw),
+                wb=as_shot_wb(raw),
                 color_matrix=_color_matrix(raw),
             )
-            libraw_exif = _exif_from_rawpy(raw)
+            from_libraw = libraw_exif(raw)
     except SrrawError:
         raise
     except rawpy.LibRawFileUnsupportedError as exc:
@@ -166,5 +186,5 @@ def read_raw(
     exif = read_exif(path)
     if jpeg_path is not None:
         exif = exif.merged(read_exif(jpeg_path))
-    exif = exif.merged(libraw_exif)
+    exif = exif.merged(from_libraw)
     return RawFrame(path=path, mosaic=mosaic, exif=exif, jpeg_path=jpeg_path, **record)

@@ -248,7 +248,9 @@ PAIRS = Table(
             "fraction of pixels the residual was measured on",
             "0..1",
         ),
-        Column("color_gain", F64_LIST, "per-channel gain R, G, B taking aligned L to H, linear light"),
+        Column(
+            "color_gain", F64_LIST, "per-channel gain R, G, B taking aligned L to H, linear light"
+        ),
         Column("color_fit_rmse", F64, "RMSE of that gain fit on 8-bit sRGB values", "DN"),
     ),
 )

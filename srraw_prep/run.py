@@ -11,11 +11,11 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from srraw.manifest import to_arrow, write_manifest
+from srraw.parallel import run_local
 from srraw.schemas import FRAMES, PAIRS
 from srraw_prep import state
 from srraw_prep.config import PrepConfig
 from srraw_prep.discover import SequenceInput, discover
-from srraw_prep.executor import run_local
 from srraw_prep.report import write_report
 from srraw_prep.sequence import SequenceResult, process_sequence
 from srraw_prep.split import assign

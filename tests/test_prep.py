@@ -33,7 +33,7 @@ def dataset(tmp_path_factory) -> Path:
     """Three small synthetic sequences, written once for this module."""
     root = tmp_path_factory.mktemp("prep")
     rig = root / "rig.toml"
-    rig.write_text(make_rig_text("GRBG", width=480, height=320))
+    rig.write_text(make_rig_text("GRBG", width=960, height=640))
     synthesize(str(rig), root / "data", 3, 11, None, progress=False)
     return root / "data"
 
@@ -60,9 +60,12 @@ def test_h_to_l_matches_the_truth(dataset, tmp_path):
         s_h = np.reshape(truth[row.frame_h - 1]["scene_to_frame"], (3, 3))
         true = s_l @ np.linalg.inv(s_h)
         estimate = np.reshape(row.h_to_l, (3, 3))
-        errors.append(mean_corner_error(estimate, true, (480, 320)))
+        errors.append(mean_corner_error(estimate, true, (960, 640)))
         assert row.zoom == 4 and 3.4 <= row.nominal_ratio <= 4.6
-        ring = truth[row.frame_h - 1]["focal_effective_mm"] / truth[row.frame_l - 1]["focal_effective_mm"]
+        ring = (
+            truth[row.frame_h - 1]["focal_effective_mm"]
+            / truth[row.frame_l - 1]["focal_effective_mm"]
+        )
         assert row.measured_scale == pytest.approx(ring, rel=0.003)
         assert row.scale_offset == pytest.approx(row.measured_scale / 4)
         assert row.box_x0 % 2 == 0 and row.box_y1 % 2 == 0 and row.box_x1 > row.box_x0
@@ -99,14 +102,32 @@ def test_split_file_overrides_and_bad_split_file_is_one_line(dataset, tmp_path):
     split_file = tmp_path / "split.json"
     split_file.write_text(json.dumps({"00001": "test", "00002": "test", "00003": "val"}))
     out = tmp_path / "m"
-    result = run_srraw("prep", str(dataset), "--out", str(out), "--zoom", "4", "--split-file", str(split_file), "--jobs", "1")
+    result = run_srraw(
+        "prep",
+        str(dataset),
+        "--out",
+        str(out),
+        "--zoom",
+        "4",
+        "--split-file",
+        str(split_file),
+        "--jobs",
+        "1",
+    )
     assert result.returncode == 0, result.stderr
     pairs = read_manifest_df(out / "pairs.parquet")
-    assert dict(pairs.groupby("sequence")["split"].first()) == {"00001": "test", "00002": "test", "00003": "val"}
+    assert dict(pairs.groupby("sequence")["split"].first()) == {
+        "00001": "test",
+        "00002": "test",
+        "00003": "val",
+    }
     split_file.write_text(json.dumps({"00001": "testing"}))
     result = run_srraw("prep", str(dataset), "--out", str(out), "--split-file", str(split_file))
     assert result.returncode == 2
-    assert result.stderr.strip() == f"Error: {split_file}: sequence 00001: split 'testing' is not one of ('train', 'val', 'test')"
+    assert (
+        result.stderr.strip()
+        == f"Error: {split_file}: sequence 00001: split 'testing' is not one of ('train', 'val', 'test')"
+    )
 
 
 def _rewrite_dng(path: Path, **exif_changes) -> None:
@@ -163,7 +184,10 @@ def test_every_bad_input_becomes_a_row_with_its_error(dataset, tmp_path):
     assert frame("00001", 5).focal_length_mm > 0
     assert frame("00002", 4).error == "frame 00004 missing: no RAW and no JPEG"
     assert frame("00002", 2).error == "frame 00002: no JPEG beside 00002.DNG"
-    assert "no focal length in EXIF" in frame("00002", 7).error and "00002/00007.JPG" in frame("00002", 7).error
+    assert (
+        "no focal length in EXIF" in frame("00002", 7).error
+        and "00002/00007.JPG" in frame("00002", 7).error
+    )
     assert set(frames.loc["00003"]["status"]) == {"flagged"}
     assert all("exposure_mismatch" in flags for flags in frames.loc["00003"]["qa_flags"])
     one = pairs[pairs.sequence == "00004"]
@@ -181,9 +205,9 @@ def test_every_bad_input_becomes_a_row_with_its_error(dataset, tmp_path):
 def test_alignment_that_cannot_converge_is_a_failed_row(dataset, tmp_path):
     data = _copy(dataset, tmp_path)
     folder = data / "00001"
-    pairs_before = read_manifest_df(
-        _prep_out(dataset, tmp_path / "first"), "pairs"
-    ).query("sequence == '00001'")
+    pairs_before = read_manifest_df(_prep_out(dataset, tmp_path / "first"), "pairs").query(
+        "sequence == '00001'"
+    )
     target = folder / f"{int(pairs_before.iloc[0].frame_h):05d}.JPG"
     # A featureless target: nothing for SIFT, phase correlation or ECC to hold on to.
     flat = np.full_like(cv2.imread(str(target)), 128)
@@ -198,7 +222,9 @@ def test_alignment_that_cannot_converge_is_a_failed_row(dataset, tmp_path):
     pairs = read_manifest_df(out / "pairs.parquet").query("sequence == '00001'")
     failed = pairs[pairs.frame_h == pairs_before.iloc[0].frame_h]
     assert (failed.status == "failed").all()
-    assert failed.error.str.contains("ECC did not converge|no texture|featureless", regex=True).all()
+    assert failed.error.str.contains(
+        "ECC did not converge|no texture|featureless", regex=True
+    ).all()
 
 
 def _prep_out(dataset: Path, out: Path) -> Path:
@@ -211,7 +237,17 @@ def test_killed_run_resumes_to_the_same_manifests(dataset, tmp_path):
     reference = tmp_path / "reference"
     prep(dataset, reference, PrepConfig(zooms=(4, 8)), progress=False)
     out = tmp_path / "resumed"
-    command = [sys.executable, "-m", "srraw.cli", "prep", str(dataset), "--out", str(out), "--jobs", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "srraw.cli",
+        "prep",
+        str(dataset),
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
+    ]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not list((out / ".prep").glob("*/done.json")) and time.monotonic() < deadline:
@@ -238,7 +274,9 @@ def test_rerun_skips_done_sequences_and_redoes_changed_ones(dataset, tmp_path):
     jpeg = data / "00002" / "00003.JPG"
     jpeg.write_bytes(jpeg.read_bytes())  # touched: new mtime
     assert prep(data, out, PrepConfig(zooms=(4,)), progress=False).resumed == 2
-    assert prep(data, out, PrepConfig(zooms=(4, 8)), progress=False).resumed == 0  # settings changed
+    assert (
+        prep(data, out, PrepConfig(zooms=(4, 8)), progress=False).resumed == 0
+    )  # settings changed
 
 
 def test_missing_dataset_is_one_clear_line(tmp_path):

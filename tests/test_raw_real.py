@@ -11,10 +11,13 @@ import rawpy
 from srraw.cfa import pack, unpack
 from srraw.errors import SrrawError
 from srraw.exif import read_exif
-from srraw.raw import read_raw
+from srraw.cfa import layout_from_rawpy
+from srraw.raw import as_shot_wb, libraw_exif, read_raw
 from tests.conftest import run_srraw, shared_file
 
 # file -> (CFA, black, white, EXIF focal length in mm as the file states it, make)
+# The exiftool files carry real metadata but no pixel data (stripped by ExifTool's author).
+METADATA_ONLY = {"exiftool/DNG.dng", "exiftool/Panasonic.rw2"}
 REAL_RAWS = {
     "exiftool/DNG.dng": ("RGGB", 0, 4095, 55.0, "Canon"),
     "exiftool/Panasonic.rw2": ("BGGR", 15, 4095, 5.1, "Panasonic"),
@@ -32,29 +35,50 @@ def _exifread_focal(path: Path) -> float | None:
     return value or None
 
 
-@pytest.mark.parametrize("name", sorted(REAL_RAWS))
+@pytest.mark.parametrize("name", sorted(set(REAL_RAWS) - METADATA_ONLY))
 def test_real_raw_matches_rawpy_and_exif(shared_data, name):
     path = shared_file(name)
     cfa, black, white, focal, make = REAL_RAWS[name]
     frame = read_raw(path)
     with rawpy.imread(str(path)) as raw:
+        np.testing.assert_array_equal(frame.mosaic, raw.raw_image_visible)
         letters = raw.color_desc.decode()
         assert frame.cfa == "".join(letters[i] for i in raw.raw_pattern.ravel())
         assert frame.black_levels == tuple(float(v) for v in raw.black_level_per_channel)
         assert frame.white_level == raw.white_level
         wb = np.asarray(raw.camera_whitebalance[:3], dtype=float)
         np.testing.assert_allclose(frame.wb, wb / wb[1], rtol=1e-6)
-        np.testing.assert_array_equal(frame.mosaic, raw.raw_image_visible)
     assert frame.cfa == cfa
     assert set(frame.black_levels) == {float(black)}
     assert frame.white_level == white
-    assert frame.mosaic.dtype == np.uint16
+    assert frame.mosaic.dtype == np.uint16 and frame.mosaic.shape == (frame.height, frame.width)
     assert frame.exif.focal_length_mm == focal
     assert frame.exif.focal_length_mm == _exifread_focal(path)
     assert frame.exif.make == make
     assert frame.color_matrix is not None and frame.color_matrix.shape == (3, 3)
     # Camera -> sRGB maps camera white to sRGB white (rows sum to one).
     np.testing.assert_allclose(frame.color_matrix.sum(axis=1), 1.0, atol=2e-3)
+
+
+@pytest.mark.parametrize("name", sorted(METADATA_ONLY))
+def test_metadata_only_raw(shared_data, name):
+    """Real headers, stripped pixels: the CFA, WB and EXIF read as rawpy and the file say;
+    the file itself is refused as truncated, because LibRaw then decodes (and derives black
+    levels from) uninitialised memory without an error."""
+    path = shared_file(name)
+    cfa, _, white, focal, make = REAL_RAWS[name]
+    with rawpy.imread(str(path)) as raw:
+        assert layout_from_rawpy(raw.raw_pattern, raw.color_desc) == cfa
+        wb = np.asarray(raw.camera_whitebalance[:3], dtype=float)
+        np.testing.assert_allclose(as_shot_wb(raw), wb / wb[1], rtol=1e-6)
+        assert raw.white_level == white
+    exif = read_exif(path)
+    assert exif.focal_length_mm == focal == _exifread_focal(path)
+    assert exif.make == make
+    with pytest.raises(
+        SrrawError, match=r"truncated RAW: \d+ bytes cannot hold the \d+x\d+ mosaic"
+    ):
+        read_raw(path, pixels=False)
 
 
 def test_fractional_focal_length_is_not_rounded(shared_data):
@@ -64,11 +88,14 @@ def test_fractional_focal_length_is_not_rounded(shared_data):
 
 def test_iso_kept_outside_exif_comes_from_libraw(shared_data):
     # RW2 keeps ISO in Panasonic's own IFD0 tag, not EXIF ISOSpeedRatings.
-    assert read_raw(shared_file("exiftool/Panasonic.rw2"), pixels=False).exif.iso == 80
+    path = shared_file("exiftool/Panasonic.rw2")
+    assert read_exif(path).iso is None
+    with rawpy.imread(str(path)) as raw:
+        assert read_exif(path).merged(libraw_exif(raw)).iso == 80
 
 
 def test_exposure_fields_of_real_dngs(shared_data):
-    canon = read_raw(shared_file("exiftool/DNG.dng"), pixels=False).exif
+    canon = read_exif(shared_file("exiftool/DNG.dng"))
     assert canon.model == "Canon EOS 350D DIGITAL"
     assert canon.exposure_time_s == pytest.approx(1 / 15)
     assert (canon.f_number, canon.iso) == (8.0, 400)
@@ -95,11 +122,11 @@ def test_real_sony_jpeg_exif(shared_data):
 def test_exif_falls_back_to_the_paired_jpeg(shared_data, tmp_path):
     # A RAW with no lens model beside a JPEG that has one (SR-RAW: 00001.ARW + 00001.JPG).
     raw = tmp_path / "00001.dng"
-    raw.symlink_to(shared_file("exiftool/DNG.dng"))
+    raw.symlink_to(shared_file("gopro-gpr/GOPR9231.DNG"))
     (tmp_path / "00001.JPG").symlink_to(shared_file("zoom-learn-zoom/00134.JPG"))
     frame = read_raw(raw, pixels=False)
     assert frame.jpeg_path == tmp_path / "00001.JPG"
-    assert frame.exif.focal_length_mm == 55.0  # the RAW's own value wins
+    assert frame.exif.focal_length_mm == 3.0  # the RAW's own value wins
     assert frame.exif.lens_model == "FE 24-240mm F3.5-6.3 OSS"  # the gap filled from the JPEG
 
 
@@ -136,6 +163,6 @@ def test_truncated_raw_is_one_clear_line(shared_data, tmp_path):
 
 
 def test_inspect_prints_what_srraw_reads(shared_data):
-    result = run_srraw("inspect", str(shared_file("exiftool/Panasonic.rw2")))
+    result = run_srraw("inspect", str(shared_file("gopro-gpr/GOPR9231.DNG")))
     assert result.returncode == 0, result.stderr
-    assert "BGGR" in result.stdout and "focal_length_mm: 5.1" in result.stdout
+    assert "RAW 4000x3000 RGGB" in result.stdout and "iso: 252" in result.stdout

@@ -277,16 +277,25 @@ def _inset_convex(points: np.ndarray, distance: float) -> np.ndarray | None:
         return None
     normals = np.stack([edges[:, 1], -edges[:, 0]], axis=1) / lengths[:, None]
     centre = points.mean(axis=0)
-    inward = np.where(((centre - points) * normals).sum(axis=1, keepdims=True) > 0, normals, -normals)
+    inward = np.where(
+        ((centre - points) * normals).sum(axis=1, keepdims=True) > 0, normals, -normals
+    )
     shifted = points + inward * distance
     prev_p, prev_d = np.roll(shifted, 1, axis=0), np.roll(edges, 1, axis=0)
     # Vertex i is where the shifted edge i-1 meets the shifted edge i.
     cross = prev_d[:, 0] * edges[:, 1] - prev_d[:, 1] * edges[:, 0]
     diff = shifted - prev_p
-    t = np.where(np.abs(cross) > 1e-12, (diff[:, 0] * edges[:, 1] - diff[:, 1] * edges[:, 0]) / np.where(np.abs(cross) > 1e-12, cross, 1), 0)
+    t = np.where(
+        np.abs(cross) > 1e-12,
+        (diff[:, 0] * edges[:, 1] - diff[:, 1] * edges[:, 0])
+        / np.where(np.abs(cross) > 1e-12, cross, 1),
+        0,
+    )
     out = prev_p + prev_d * t[:, None]
     # An inset that turned the polygon inside out means it was thinner than 2 * distance.
-    before = np.sum(points[:, 0] * np.roll(points[:, 1], -1) - np.roll(points[:, 0], -1) * points[:, 1])
+    before = np.sum(
+        points[:, 0] * np.roll(points[:, 1], -1) - np.roll(points[:, 0], -1) * points[:, 1]
+    )
     after = np.sum(out[:, 0] * np.roll(out[:, 1], -1) - np.roll(out[:, 0], -1) * out[:, 1])
     return out if before * after > 0 and abs(after) < abs(before) else None
 
