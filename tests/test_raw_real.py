@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import rawpy
 
-from srraw.cfa import pack, unpack
+from srraw.cfa import layout_from_rawpy, pack, unpack
 from srraw.errors import SrrawError
 from srraw.exif import read_exif
-from srraw.cfa import layout_from_rawpy
 from srraw.raw import as_shot_wb, libraw_exif, read_raw
 from tests.conftest import run_srraw, shared_file
 
