@@ -78,8 +78,20 @@ def config_options(func):
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--progress/--no-progress", default=True, help="tqdm progress bar.")
+@click.option(
+    "--stop-after",
+    type=int,
+    help="End this invocation after N steps, checkpointed (a time-boxed job; --resume goes on).",
+)
 @config_options
-def train(out: Path, config_path: Path | None, resume: bool, progress: bool, **overrides) -> None:
+def train(
+    out: Path,
+    config_path: Path | None,
+    resume: bool,
+    progress: bool,
+    stop_after: int | None,
+    **overrides,
+) -> None:
     """Train the zoom model on the pairs manifest (CoBi loss); torchrun for several processes."""
     from srraw_model import config
     from srraw_model.train import train as run
@@ -89,7 +101,7 @@ def train(out: Path, config_path: Path | None, resume: bool, progress: bool, **o
     cfg = config.load(config_path, overrides)
     if not cfg.manifest:
         raise click.UsageError("--manifest is required (on the command line or in --config)")
-    last = run(cfg, out, resume=resume, progress=progress)
+    last = run(cfg, out, resume=resume, progress=progress, stop_after=stop_after)
     if last:
         click.echo(
             " ".join(

@@ -218,21 +218,32 @@ def _cached(pairs, cache_dir: Path, ddp: Dist, progress: bool) -> list[cache_mod
 
 
 def train(
-    cfg: TrainConfig, out: str | os.PathLike[str], *, resume: bool = False, progress: bool = True
+    cfg: TrainConfig,
+    out: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after: int | None = None,
 ) -> dict[str, Any]:
-    """Run (or continue) a training run in `out`; returns the last logged metrics."""
+    """Run (or continue) a training run in `out`; returns the last logged metrics.
+
+    `stop_after` ends this invocation after that many steps (a time-boxed job) with a checkpoint;
+    `resume` continues it as if it had never stopped.
+    """
     from tqdm import tqdm
 
     out = Path(out)
     device = pick_device(cfg.device)
     ddp = Dist(device)
     try:
-        return _train(cfg, out, resume, progress and ddp.main, device, ddp, tqdm)
+        return _train(cfg, out, resume, progress and ddp.main, device, ddp, tqdm, stop_after)
     finally:
         ddp.close()
 
 
-def _train(cfg, out: Path, resume: bool, progress: bool, device, ddp: Dist, tqdm) -> dict[str, Any]:
+def _train(
+    cfg, out: Path, resume: bool, progress: bool, device, ddp: Dist, tqdm, stop_after
+) -> dict[str, Any]:
     ckpt_path = out / CHECKPOINT
     state = None
     if resume:
@@ -324,12 +335,13 @@ def _train(cfg, out: Path, resume: bool, progress: bool, device, ddp: Dist, tqdm
         )
 
     per_epoch = len(dataset) // (cfg.batch * ddp.world)
+    end = cfg.steps if stop_after is None else min(cfg.steps, step + stop_after)
     last: dict[str, Any] = {}
     bar = tqdm(total=cfg.steps, initial=step, unit="step", desc="train", disable=not progress)
     wrapped.train()
     t_data = 0.0
     t_last = time.perf_counter()
-    while step < cfg.steps:
+    while step < end:
         epoch, skip = divmod(step, per_epoch)
         dataset.set_epoch(epoch)
         sampler = DistributedSampler(
@@ -395,9 +407,9 @@ def _train(cfg, out: Path, resume: bool, progress: bool, device, ddp: Dist, tqdm
                 if scores["psnr"] > best:
                     best = scores["psnr"]
                     save(out / BEST)
-            if ddp.main and (step % cfg.ckpt_every == 0 or step == cfg.steps):
+            if ddp.main and (step % cfg.ckpt_every == 0 or step == end):
                 save(out / CHECKPOINT)
-            if step >= cfg.steps:
+            if step >= end:
                 break
             t0 = time.perf_counter()
     bar.close()
