@@ -68,7 +68,7 @@ def main() -> None:
     print(f"command: python {' '.join(sys.argv)}")
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp) / "data"
-        synthesize("sony-a7s2-fe24-240", data, args.scenes, 7, args.megapixels, progress=False)
+        synthesize("sony-a7s2-fe24-240", data, args.scenes, 7, args.megapixels, progress=False, jobs=2)
         decode = pure_decode(data)
         print(f"pure decode of {args.scenes} sequences: {decode:.1f} s")
         for jobs in (1, 2):

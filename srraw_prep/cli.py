@@ -71,6 +71,20 @@ import click
     show_default=True,
     help="Flag pairs whose residual p95 exceeds this many target pixels.",
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where sequences run: local processes or Dask tasks.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Dask scheduler (tcp://HOST:8786); without it, --executor dask starts a "
+    "LocalCluster of --jobs workers.",
+)
 def prep(
     dataset: Path,
     out: Path | None,
@@ -83,6 +97,8 @@ def prep(
     split_file: Path | None,
     min_rho: float,
     max_residual: float,
+    executor: str,
+    scheduler: str | None,
 ) -> None:
     """Match FOV, align and measure every pair of a dataset into Parquet manifests.
 
@@ -110,6 +126,8 @@ def prep(
             force=force,
             split_seed=split_seed,
             split_overrides=overrides,
+            executor=executor,
+            scheduler=scheduler,
         )
     except KeyboardInterrupt:
         click.echo("prep: interrupted; finished sequences are kept, rerun to finish", err=True)

@@ -100,6 +100,7 @@ def discover_captures(manifest: Path, root: Path) -> list[SequenceInput]:
 
 def discover(dataset: Path) -> tuple[Path, list[SequenceInput]]:
     """(dataset root, sequences) from a dataset folder or a captures.parquet path."""
+    dataset = dataset.resolve()  # workers (Dask, other hosts) need absolute paths
     if dataset.is_file():
         root = dataset.parent
         return root, discover_captures(dataset, root)

@@ -11,11 +11,11 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from srraw.manifest import to_arrow, write_manifest
-from srraw.parallel import run_local
 from srraw.schemas import FRAMES, PAIRS
 from srraw_prep import state
 from srraw_prep.config import PrepConfig
 from srraw_prep.discover import SequenceInput, discover
+from srraw_prep.executor import run_tasks
 from srraw_prep.report import write_report
 from srraw_prep.sequence import SequenceResult, process_sequence
 from srraw_prep.split import assign
@@ -111,12 +111,16 @@ def prep(
     split_seed: int = 0,
     split_overrides: dict[str, str] | None = None,
     progress: bool = True,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> Summary:
     root, sequences = discover(dataset)
     out = out or root / "manifests"
     todo = [s for s in sequences if force or not state.is_done(out, s, cfg)]
     with tqdm(total=len(todo), unit="seq", desc="prep", disable=not progress or not todo) as bar:
-        for name, _ in run_local(prep_one, [(s, cfg, out) for s in todo], jobs):
+        tasks = [(s, cfg, out.resolve()) for s in todo]
+        results = run_tasks(prep_one, tasks, executor=executor, jobs=jobs, scheduler=scheduler)
+        for name, _ in results:
             bar.set_postfix_str(name)
             bar.update()
     splits = assign([s.sequence for s in sequences], split_seed, split_overrides)
