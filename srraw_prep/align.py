@@ -15,7 +15,7 @@ import math
 import cv2
 import numpy as np
 
-from srraw.isp import srgb_decode
+from srraw.isp import srgb_decode_u8
 from srraw_prep.geometry import affine3, centre_zoom, nearest_similarity, scaling, translation
 
 MODELS = ("euclidean", "affine")
@@ -41,7 +41,7 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     as densely as red and blue, so it carries the least demosaicing aliasing.
     """
     green = image[..., 1] if image.ndim == 3 else image
-    return srgb_decode(green.astype(np.float32) / 255.0).astype(np.float32)
+    return srgb_decode_u8(green)
 
 
 def resample(image: np.ndarray, src_to_dst: np.ndarray, size: tuple[int, int]) -> np.ndarray:

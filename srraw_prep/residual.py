@@ -13,7 +13,7 @@ import math
 import cv2
 import numpy as np
 
-from srraw.isp import srgb_decode, srgb_encode
+from srraw.isp import srgb_decode_u8, srgb_encode
 from srraw_prep.align import resample
 from srraw_prep.geometry import affine3, scaling, translation
 
@@ -58,7 +58,7 @@ def aligned_pair(
     grid_to_l = affine3(h_to_l) @ grid_to_h
     # Resample in linear light (see align.to_grey); encoded again only for the flow.
     low = cv2.warpAffine(
-        srgb_decode(rgb_l.astype(np.float32) / 255.0).astype(np.float32),
+        srgb_decode_u8(rgb_l),
         grid_to_l[:2],
         size,
         flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
@@ -68,7 +68,7 @@ def aligned_pair(
     valid = low[..., 0] >= 0
     valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     low = np.clip(low, 0, 1)
-    linear_h = srgb_decode(rgb_h.astype(np.float32) / 255.0).astype(np.float32)
+    linear_h = srgb_decode_u8(rgb_h)
     high = resample(linear_h, np.linalg.inv(grid_to_h), size)
     # One L pixel spans `footprint` grid pixels: blur H to match (box ~ Gaussian of 0.4 width).
     footprint = 1.0 / (math.sqrt(abs(np.linalg.det(grid_to_l[:2, :2]))))
