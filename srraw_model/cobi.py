@@ -104,14 +104,22 @@ def subsample(points: PointSet, count: int | None, generator: torch.Generator | 
 
 def _paper_one(src: PointSet, tgt: PointSet, distance: str, w_s: float, chunk: int) -> torch.Tensor:
     p, q = prepare(src, tgt, distance)
-    n = p.shape[0]
+    n, channels = p.shape
     best = torch.empty(n, dtype=torch.long, device=p.device)
     with torch.no_grad():
+        # argmin only: drop the terms constant in j and fold the scale into w_s, in place.
+        q_sq = (q * q).sum(1) if distance == "l2" else None
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
-            cost = pairwise(p[start:stop], q, distance)
+            if distance == "l2":  # C * D = |q|^2 - 2 p.q + |p|^2 (the last is constant in j)
+                cost = torch.addmm(q_sq[None, :], p[start:stop], q.T, alpha=-2.0)
+                scale = channels
+            else:  # D = 1 - p.q
+                cost = torch.mm(p[start:stop], q.T).neg_()
+                scale = 1
             if w_s:
-                cost = cost + w_s * torch.cdist(src.positions[start:stop], tgt.positions)
+                spatial = torch.cdist(src.positions[start:stop], tgt.positions)
+                cost.add_(spatial, alpha=w_s * scale)
             best[start:stop] = cost.argmin(1)
     # Recompute on the chosen pairs only: the exact value and torch.min's gradient.
     cost = paired(p, q[best], distance)
