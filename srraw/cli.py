@@ -14,6 +14,11 @@ import srraw
 
 # name -> (module, attribute, short help shown by `srraw --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "capture": (
+        "srraw_capture.cli",
+        "capture",
+        "Capture zoom sequences from a tethered camera (libgphoto2).",
+    ),
     "demo": (
         "srraw.demo",
         "demo",

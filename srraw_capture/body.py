@@ -1,0 +1,130 @@
+"""Put the body on the rig's exposure policy through libgphoto2, one widget at a time.
+
+A whole-tree set_config() returns OK even when the body refused a value, so each setting is
+set with set_single_config() and read back. Where a setting cannot be set from the computer
+and is wrong, capture refuses to start and says exactly what to change on the body.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from srraw.errors import SrrawError
+from srraw.rig import Rig
+from srraw_capture.camera import CameraError
+from srraw_capture.plan import SETTINGS, choose_value, describe_plan, describe_value, value_matches
+
+ON_BODY = {
+    "program": "turn the mode dial to M",
+    "aperture": "set the aperture on the body",
+    "shutter": "set the shutter speed on the body",
+    "iso": "set the ISO on the body (not Auto)",
+    "quality": "set the image quality to RAW+JPEG in the camera menu",
+}
+
+
+@dataclass(frozen=True)
+class SettingReport:
+    key: str
+    label: str
+    widget: str | None  # the libgphoto2 config name found on this body
+    before: object
+    after: object
+    changed: bool
+
+
+def _find(call, names: tuple[str, ...]):
+    for name in names:
+        widget = call("read_widget", name)
+        if widget is not None:
+            return widget
+    return None
+
+
+def _refuse(rig: Rig, key: str, label: str, widget, why: str) -> SrrawError:
+    plan = describe_plan(rig, key)
+    now = describe_value(key, widget.value)
+    return SrrawError(
+        f"cannot start: {label} is {now} and {why} ('{widget.name}' in libgphoto2): "
+        f"{ON_BODY[key].replace('the body', 'the camera')}, to {plan}"
+    )
+
+
+def apply_policy(call, rig: Rig, force: bool = False) -> tuple[list[SettingReport], list[str]]:
+    """Check each exposure setting and set those that differ (all of them with `force`).
+
+    Returns (reports, warnings). Raises SrrawError naming the setting to change on the body.
+    `call(name, *args)` runs a Camera method in the camera worker.
+    """
+    reports, warnings = [], []
+    for setting in SETTINGS:
+        widget = _find(call, setting.widgets)
+        if widget is None:
+            warnings.append(
+                f"the body reports no {setting.label} through libgphoto2 "
+                f"(tried {', '.join(setting.widgets)}): make sure it is "
+                f"{describe_plan(rig, setting.key)}; EXIF is checked after every frame"
+            )
+            continue
+        good = value_matches(rig, setting.key, widget.value)
+        if good and not force:
+            reports.append(
+                SettingReport(
+                    setting.key, setting.label, widget.name, widget.value, widget.value, False
+                )
+            )
+            continue
+        if widget.readonly:
+            if good:
+                continue
+            raise _refuse(
+                rig, setting.key, setting.label, widget, "cannot be set from the computer"
+            )
+        target = (
+            choose_value(rig, setting.key, widget.choices)
+            if widget.choices
+            else widget.value
+            if good
+            else None
+        )
+        if target is None:
+            raise _refuse(
+                rig, setting.key, setting.label, widget, "the body offers no such value to set"
+            )
+        after = _set_and_read_back(call, widget.name, target)
+        if after is None or not value_matches(rig, setting.key, after):
+            if good:
+                continue  # a forced re-set that the body refused, but it already matches
+            raise _refuse(
+                rig, setting.key, setting.label, widget, "the body refused the computer's value"
+            )
+        reports.append(
+            SettingReport(setting.key, setting.label, widget.name, widget.value, after, not good)
+        )
+    return reports, warnings
+
+
+def _set_and_read_back(call, name: str, value: object, tries: int = 3) -> object | None:
+    """set_single_config, read back; a busy body (-2 or -110) gets a few more tries."""
+    for attempt in range(tries):
+        try:
+            call("set_widget", name, value)
+        except CameraError as exc:
+            if exc.link:
+                raise
+            time.sleep(0.3 * (attempt + 1))
+            continue
+        widget = call("read_widget", name)
+        return None if widget is None else widget.value
+    widget = call("read_widget", name)
+    return None if widget is None else widget.value
+
+
+def changes_text(reports: list[SettingReport]) -> list[str]:
+    """'shutter speed 1/125 s -> 1/30 s' for each setting changed from the computer."""
+    return [
+        f"{r.label} {describe_value(r.key, r.before)} -> {describe_value(r.key, r.after)}"
+        for r in reports
+        if r.changed
+    ]

@@ -1,0 +1,289 @@
+"""Session journals: append-only, fsynced JSON lines; the dataset's capture state is their replay.
+
+One journal per session, `DATASET/.srraw/journal-<session>.jsonl`. Records (field `type`):
+
+    session        a controller started: rig, camera, port
+    sequence       a sequence started: its focal plan, the body it is shot with
+    capture        a frame was taken: attempt, asked and camera focal length, the card files
+    retake         that capture was rejected (EXIF off the plan, exposure changed, bad file)
+    frame          the frame's files are safely on disk (renamed, fsynced): the captures row
+    card_deleted   its card files were deleted after that
+    frame_failed   the frame could not be taken (a failed row until it is retaken)
+    qa             the field QA verdict of a finished sequence
+    reshoot        the photographer chose to shoot the sequence again: its frames are pending
+    sequence_done  every frame of the sequence is on disk
+    stop           the session ended, and why
+
+Replaying every journal in session order gives `DatasetState`; `captures.parquet` is built
+from that alone, so it can always be rebuilt. A torn last line (power cut while appending) is
+ignored: the record it would have written was not yet acted on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srraw.errors import SrrawError
+from srraw.files import fsync_dir
+
+STATE_DIR = ".srraw"
+CAPTURES = "captures.parquet"
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def new_session_id() -> str:
+    """Sortable by start time, unique per process."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
+
+
+class Journal:
+    """Appends records to this session's journal; each is on disk when append() returns."""
+
+    def __init__(self, root: Path, session: str) -> None:
+        self.session = session
+        folder = root / STATE_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"journal-{session}.jsonl"
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fsync_dir(folder)
+        except OSError as exc:
+            raise SrrawError(f"cannot write the journal: {exc.strerror or exc}", self.path) from exc
+
+    def append(self, kind: str, **fields) -> dict:
+        record = {"type": kind, "t": utc_now(), "session": self.session, **fields}
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        try:
+            written = os.write(self._fd, line)
+            if written != len(line):
+                raise OSError(28, "short write (No space left on device?)")
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise SrrawError(f"cannot write the journal: {exc.strerror or exc}", self.path) from exc
+        return record
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
+class DatasetLock:
+    """One controller per dataset: an flock on DATASET/.srraw/lock."""
+
+    def __init__(self, root: Path) -> None:
+        folder = root / STATE_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "lock"
+        self._fh = open(self.path, "a+")  # noqa: SIM115 - held for the session
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.close()
+            raise SrrawError("another srraw capture is running on this dataset", root) from None
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+
+
+# ---- replay -------------------------------------------------------------------------------
+
+
+@dataclass
+class FrameState:
+    frame: int
+    focal_asked_mm: float
+    status: str = "pending"  # pending | ok | failed
+    error: str | None = None
+    attempts: int = 0
+    row: dict | None = None  # the `frame` record when ok
+    card: list[dict] = field(default_factory=list)  # card files of the last unsettled capture
+    capture: dict | None = None  # that capture record
+    card_on_disk: list[dict] = field(default_factory=list)  # saved, not yet deleted from card
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class SequenceState:
+    name: str
+    rig: str
+    focal_lengths_mm: list[float]
+    camera_serial: str | None = None
+    camera_model: str | None = None
+    done: bool = False
+    qa: dict | None = None
+    frames: dict[int, FrameState] = field(default_factory=dict)
+
+    def next_frame(self) -> FrameState | None:
+        """The first frame that is not safely on disk."""
+        return next((f for _, f in sorted(self.frames.items()) if not f.ok), None)
+
+    def ok_count(self) -> int:
+        return sum(f.ok for f in self.frames.values())
+
+
+@dataclass
+class DatasetState:
+    sequences: dict[str, SequenceState] = field(default_factory=dict)
+    sessions: list[dict] = field(default_factory=list)
+
+    def unfinished(self) -> SequenceState | None:
+        """The sequence a new session resumes: started and not done (the latest if several)."""
+        open_ = [s for s in self.sequences.values() if not s.done]
+        return open_[-1] if open_ else None
+
+    def next_name(self, root: Path) -> str:
+        """The next free sequence number, past the journals and any folder already there."""
+        used = [int(n) for n in self.sequences if n.isdigit()]
+        with contextlib.suppress(OSError):
+            used += [int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit()]
+        return f"{max(used, default=0) + 1:05d}"
+
+
+def _frame(state: DatasetState, record: dict) -> FrameState | None:
+    seq = state.sequences.get(record.get("sequence", ""))
+    if seq is None:
+        return None
+    return seq.frames.get(int(record.get("frame", 0)))
+
+
+def apply(state: DatasetState, record: dict) -> None:
+    """Fold one journal record into the state."""
+    kind = record.get("type")
+    if kind == "session":
+        state.sessions.append(record)
+    elif kind == "sequence":
+        name = record["sequence"]
+        focals = [float(f) for f in record["focal_lengths_mm"]]
+        seq = state.sequences.get(name)
+        if seq is None:  # a resumed sequence is announced again: keep its frames
+            seq = SequenceState(name, record.get("rig", ""), focals)
+            seq.frames = {i + 1: FrameState(i + 1, f) for i, f in enumerate(focals)}
+            state.sequences[name] = seq
+        seq.camera_serial = seq.camera_serial or record.get("camera_serial")
+        seq.camera_model = seq.camera_model or record.get("camera_model")
+    elif kind == "reshoot":
+        seq = state.sequences.get(record["sequence"])
+        if seq is not None:
+            seq.done, seq.qa = False, None
+            for frame in seq.frames.values():
+                frame.status, frame.error, frame.row, frame.attempts = "pending", None, None, 0
+    elif kind == "sequence_done":
+        if seq := state.sequences.get(record["sequence"]):
+            seq.done = True
+    elif kind == "qa":
+        if seq := state.sequences.get(record["sequence"]):
+            seq.qa = record
+    elif (frame := _frame(state, record)) is not None:
+        if kind == "capture":
+            frame.attempts = max(frame.attempts, int(record.get("attempt", 0)))
+            frame.card, frame.capture = list(record.get("card", [])), record
+        elif kind == "retake":
+            frame.card, frame.capture = [], None
+        elif kind == "frame":
+            frame.status, frame.error, frame.row = "ok", None, record
+            frame.card_on_disk = list(frame.card)
+            frame.card, frame.capture = [], None
+        elif kind == "card_deleted":
+            frame.card_on_disk = []
+        elif kind == "frame_failed" and not frame.ok:
+            frame.status, frame.error = "failed", record.get("error")
+
+
+def journal_files(root: Path) -> list[Path]:
+    return sorted((root / STATE_DIR).glob("journal-*.jsonl"))
+
+
+def read_records(path: Path) -> list[dict]:
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise SrrawError(f"cannot read the journal: {exc.strerror or exc}", path) from exc
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            if number == len(lines):
+                continue  # torn last line: never acted on
+            raise SrrawError(f"line {number}: damaged journal record", path) from None
+    return records
+
+
+def load_state(root: Path) -> DatasetState:
+    """Replay every session journal of the dataset, oldest session first."""
+    state = DatasetState()
+    for path in journal_files(root):
+        for record in read_records(path):
+            apply(state, record)
+    return state
+
+
+# ---- captures.parquet -------------------------------------------------------------------
+
+_ROW_KEYS = (
+    "rig",
+    "camera_model",
+    "camera_serial",
+    "port",
+    "focal_asked_mm",
+    "focal_camera_mm",
+    "focal_exif_mm",
+    "exposure_time_s",
+    "f_number",
+    "iso",
+    "raw_path",
+    "raw_sha256",
+    "raw_bytes",
+    "jpeg_path",
+    "jpeg_sha256",
+    "jpeg_bytes",
+    "attempts",
+)
+
+
+def capture_rows(state: DatasetState) -> list[dict]:
+    """One captures row per planned frame of every sequence: ok, pending or failed."""
+    rows = []
+    for name in sorted(state.sequences):
+        seq = state.sequences[name]
+        for index in sorted(seq.frames):
+            frame = seq.frames[index]
+            row: dict = {"sequence": name, "frame": index, "status": frame.status}
+            if frame.ok and frame.row is not None:
+                row.update({k: frame.row.get(k) for k in _ROW_KEYS})
+                row["captured_at"] = dt.datetime.fromisoformat(frame.row["t"])
+            else:
+                row.update(
+                    rig=seq.rig,
+                    camera_model=seq.camera_model,
+                    camera_serial=seq.camera_serial,
+                    focal_asked_mm=frame.focal_asked_mm,
+                    attempts=frame.attempts,
+                    error=frame.error,
+                )
+            rows.append(row)
+    return rows
+
+
+def rebuild_captures(root: Path, state: DatasetState | None = None) -> Path:
+    """(Re)write DATASET/captures.parquet from the journals, atomically."""
+    from srraw.manifest import write_manifest
+
+    state = state if state is not None else load_state(root)
+    return write_manifest("captures", capture_rows(state), root / CAPTURES)

@@ -1,0 +1,656 @@
+"""The capture session: connect, set the body, then for each sequence and frame zoom, capture,
+download, verify and journal; resume exactly where the journals say the last session stopped.
+
+Order of a frame, and why:
+  capture record (journal)  -> the card files are known, so a later session can fetch them
+  download to temp names    -> fsynced and hashed in the camera worker
+  verify                    -> RAW decodes, EXIF focal and exposure match the plan, else retake
+  rename + fsync folder     -> the frame is safely on disk ...
+  frame record (journal)    -> ... and known to be: resume skips it from now on
+  delete from card          -> only now (or never, with --keep-on-card)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srraw.errors import SrrawError
+from srraw.rig import Rig
+from srraw_capture import body, guide
+from srraw_capture.camera import CameraError, CameraInfo, CardFile
+from srraw_capture.download import Timer, fetch_frame, remove_stale_temps
+from srraw_capture.guide import Console
+from srraw_capture.journal import (
+    DatasetLock,
+    DatasetState,
+    FrameState,
+    Journal,
+    SequenceState,
+    apply,
+    load_state,
+    new_session_id,
+    rebuild_captures,
+)
+from srraw_capture.plan import Shot, expected_files, file_kind
+from srraw_capture.verify import verify_frame
+from srraw_capture.worker import CameraWorker
+
+POLL_S = 0.15  # focal-length polling while guiding
+
+
+@dataclass
+class Options:
+    rig: Rig
+    root: Path
+    camera: str | None = None
+    scenes: int = 1
+    yes: bool = False
+    keep_on_card: bool = False
+    qa: bool = True
+    focal_source: str = "auto"  # auto | camera | exif
+    zoom_timeout: float = 300.0
+    capture_timeout: float = 30.0
+    reconnect_timeout: float = 30.0
+    max_attempts: int = 3
+    settle_s: float = 0.5  # manual zoom: the reading must stay in tolerance this long
+    qa_timeout: float = 600.0
+    interactive: bool = True
+
+
+class Reconnected(Exception):
+    """The link dropped and was re-initialised: the step in progress must be redone."""
+
+
+@dataclass
+class Summary:
+    sequences: list[str] = field(default_factory=list)
+    frames_ok: int = 0
+    retakes: int = 0
+    qa: dict[str, dict] = field(default_factory=dict)
+    frame_seconds: list[dict] = field(default_factory=list)  # per-frame timing (benchmark)
+
+
+class Session:
+    """One `srraw capture` run on one dataset."""
+
+    def __init__(self, opts: Options, console: Console) -> None:
+        self.opts = opts
+        self.rig = opts.rig
+        self.root = opts.root
+        self.console = console
+        self.state = DatasetState()
+        self.journal: Journal | None = None
+        self.worker = CameraWorker(opts.camera)
+        self.info: CameraInfo | None = None
+        self.summary = Summary()
+        self.focal_widget = opts.rig.zoom.focal_widget or "focallength"
+        self.live_focal = False
+        self._force_exposure = False
+        # EXIF focal minus camera reading, learned from a rejected capture of the same frame
+        # (EXIF rounds to whole mm on many bodies): the retake aims the camera reading off it.
+        self._bias: dict[tuple[str, int], float] = {}
+
+    # ---- the journal ------------------------------------------------------------------------
+
+    def record(self, kind: str, **fields) -> dict:
+        assert self.journal is not None
+        rec = self.journal.append(kind, **fields)
+        apply(self.state, rec)
+        return rec
+
+    # ---- camera I/O with reconnects --------------------------------------------------------
+
+    def call(self, name: str, *args, deadline: float = 30.0):
+        """A Camera method in the worker; a dropped link is re-initialised, then Reconnected."""
+        try:
+            return self.worker.call(name, *args, deadline=deadline)
+        except CameraError as exc:
+            if not exc.link:
+                raise
+            self.console.line(f"camera: {exc}; reconnecting")
+            self.reconnect()
+            raise Reconnected(str(exc)) from None
+
+    def connect(self) -> CameraInfo:
+        info = self.worker.call("open", deadline=max(30.0, self.opts.reconnect_timeout))
+        self.info = info
+        return info
+
+    def reconnect(self) -> None:
+        """Close the link and init again until reconnect_timeout (same body only)."""
+        old = self.info
+        deadline = time.monotonic() + self.opts.reconnect_timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            with contextlib.suppress(CameraError):
+                self.worker.call("close", deadline=5)
+            try:
+                info = self.worker.call("open", deadline=max(5.0, deadline - time.monotonic()))
+            except CameraError as exc:
+                last = exc
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+                continue
+            if old is not None and old.serial and info.serial and info.serial != old.serial:
+                raise SrrawError(
+                    f"another camera answered (serial {info.serial}, was {old.serial}); "
+                    "reconnect the first body and run again to resume"
+                )
+            self.info = info
+            self.console.line(f"camera: reconnected to {info.model} on {info.port}")
+            return
+        self.worker.kill()
+        raise SrrawError(
+            f"lost the camera ({last}); reconnect it and run the same command again to "
+            f"resume ({self._safe_text()})"
+        )
+
+    def _safe_text(self) -> str:
+        seq = self.state.unfinished()
+        if seq is None:
+            return "every frame taken so far is on disk"
+        return f"sequence {seq.name} has {seq.ok_count()} of {len(seq.frames)} frames on disk"
+
+    # ---- the run ------------------------------------------------------------------------
+
+    def run(self) -> Summary:
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = DatasetLock(self.root)
+        try:
+            self.state = load_state(self.root)
+            if removed := remove_stale_temps(self.root):
+                self.console.line(f"removed {removed} partial download(s) of an earlier session")
+            self._run()
+        except KeyboardInterrupt:
+            self._stop("interrupted")
+            raise
+        except BaseException as exc:
+            self._stop(f"error: {exc}")
+            raise
+        else:
+            self._stop("done")
+        finally:
+            self.console.close_bar()
+            self.worker.stop()
+            with contextlib.suppress(SrrawError, OSError):
+                rebuild_captures(self.root, self.state)
+            lock.release()
+        return self.summary
+
+    def _stop(self, reason: str) -> None:
+        if self.journal is not None:
+            with contextlib.suppress(SrrawError):
+                self.record("stop", reason=reason)
+            self.journal.close()
+
+    def _run(self) -> None:
+        opts = self.opts
+        self.worker.start()
+        try:
+            info = self.connect()
+        except CameraError as exc:
+            raise SrrawError(f"cannot open the camera: {exc.message}", opts.camera) from None
+        how = " (the first camera libgphoto2 detected)" if info.autodetected else ""
+        self.console.line(f"camera: {info.model} serial {info.serial or '?'} on {info.port}{how}")
+        self.journal = Journal(self.root, new_session_id())
+        self.record(
+            "session",
+            rig=self.rig.name,
+            camera_model=info.model,
+            camera_serial=info.serial,
+            port=info.port,
+        )
+        self._settle_card()
+        resume = self.state.unfinished()
+        if resume is not None:
+            self._check_resumable(resume)
+        self._setup_body()
+        done = 0
+        while done < opts.scenes:
+            seq = resume or self._new_sequence(done)
+            if seq is None:
+                break
+            resume = None
+            self._shoot_sequence(seq)
+            done += 1
+        self.console.line(
+            f"capture: {len(self.summary.sequences)} sequence(s), "
+            f"{self.summary.frames_ok} frame(s) on disk, {self.summary.retakes} retake(s) "
+            f"-> {self.root / 'captures.parquet'}"
+        )
+
+    def _check_resumable(self, seq: SequenceState) -> None:
+        if seq.rig and seq.rig != self.rig.name:
+            raise SrrawError(
+                f"sequence {seq.name} is unfinished and was shot with rig '{seq.rig}': "
+                f"resume it with --rig {seq.rig}",
+                self.root,
+            )
+        assert self.info is not None
+        if seq.camera_serial and self.info.serial and seq.camera_serial != self.info.serial:
+            raise SrrawError(
+                f"sequence {seq.name} is unfinished and was shot on the body with serial "
+                f"{seq.camera_serial}; this is {self.info.serial}: connect that body to resume",
+                self.root,
+            )
+        frame = seq.next_frame()
+        at = f"frame {frame.frame}" if frame else "its field check"
+        self.console.line(
+            f"resuming sequence {seq.name} at {at} "
+            f"({seq.ok_count()} of {len(seq.frames)} frames on disk)"
+        )
+
+    def _setup_body(self) -> None:
+        """Exposure policy on the body; refuse to start with the setting to change."""
+        reports, warnings = body.apply_policy(self._plain_call, self.rig)
+        for text in warnings:
+            self.console.line(f"warning: {text}")
+        for text in body.changes_text(reports):
+            self.console.line(f"camera: set {text}")
+        plan = self.rig.exposure
+        self.console.line(
+            f"exposure: M, f/{plan.f_number:g}, {guide.shot_text(Shot(None, plan.exposure_time_s, None, None))}, "
+            f"ISO {plan.iso}, {'RAW+JPEG' if plan.raw_plus_jpeg else 'RAW'}"
+        )
+        source = self.opts.focal_source
+        widget = None if source == "exif" else self._plain_call("read_widget", self.focal_widget)
+        self.live_focal = widget is not None
+        if source == "camera" and widget is None:
+            raise SrrawError(
+                f"--focal-source camera: the body has no '{self.focal_widget}' widget in libgphoto2"
+            )
+        if self.rig.zoom.drive == "power":
+            zoom = self._plain_call("read_widget", self.rig.zoom.widget)
+            if zoom is None or zoom.readonly:
+                raise SrrawError(
+                    f"the rig drives the zoom through '{self.rig.zoom.widget}', but this body "
+                    f"{'has no such widget' if zoom is None else 'reports it read-only'}: "
+                    'use a rig with [zoom] drive = "manual"',
+                    self.rig.path,
+                )
+        if not self.live_focal:
+            self.console.line(
+                "focal length: judged from each frame's EXIF (the body does not report it live)"
+            )
+
+    def _plain_call(self, name: str, *args, deadline: float = 30.0):
+        """A worker call that retries once across a reconnect (idempotent calls only)."""
+        for _ in range(3):
+            try:
+                return self.call(name, *args, deadline=deadline)
+            except Reconnected:
+                continue
+        return self.call(name, *args, deadline=deadline)
+
+    def _settle_card(self) -> None:
+        """Delete card files of frames already on disk whose deletion was not journaled."""
+        if self.opts.keep_on_card:
+            return
+        for seq in self.state.sequences.values():
+            for frame in seq.frames.values():
+                if frame.ok and frame.card_on_disk:
+                    self._delete_card(seq, frame, [CardFile(**c) for c in frame.card_on_disk])
+
+    def _new_sequence(self, index: int) -> SequenceState | None:
+        name = self.state.next_name(self.root)
+        if self.opts.interactive and not self.opts.yes:
+            ok = self.console.wait_enter(
+                f"sequence {name}: frame the scene, tripod steady; Enter to start, q to stop"
+            )
+            if not ok:
+                return None
+        assert self.info is not None
+        self.record(
+            "sequence",
+            sequence=name,
+            rig=self.rig.name,
+            focal_lengths_mm=list(self.rig.focal_lengths_mm),
+            camera_model=self.info.model,
+            camera_serial=self.info.serial,
+        )
+        return self.state.sequences[name]
+
+    # ---- a sequence ---------------------------------------------------------------------
+
+    def _shoot_sequence(self, seq: SequenceState) -> None:
+        while True:
+            self.console.open_bar(seq.name, len(seq.frames), seq.ok_count())
+            for index in sorted(seq.frames):
+                frame = seq.frames[index]
+                if not frame.ok:
+                    self._shoot_frame(seq, frame)
+                    self.console.advance()
+            self.console.close_bar()
+            if not seq.done:
+                self.record("sequence_done", sequence=seq.name)
+            with contextlib.suppress(SrrawError):
+                rebuild_captures(self.root, self.state)
+            if seq.name not in self.summary.sequences:
+                self.summary.sequences.append(seq.name)
+            if not self.opts.qa or not self._field_qa(seq):
+                return
+            self.record("reshoot", sequence=seq.name)
+            self.console.line(f"reshooting sequence {seq.name}")
+
+    def _field_qa(self, seq: SequenceState) -> bool:
+        """Run the field QA; True when the photographer wants a reshoot."""
+        from srraw_capture import qa
+
+        self.console.line(f"{seq.name}: field check (srraw prep at low resolution) ...")
+        result = qa.check_sequence(self.root, seq.name, timeout=self.opts.qa_timeout)
+        self.record("qa", sequence=seq.name, **result.record())
+        self.summary.qa[seq.name] = result.record()
+        for text in result.lines():
+            self.console.line(f"{seq.name}: {text}")
+        if result.usable:
+            return False
+        return self.console.confirm(f"reshoot sequence {seq.name}?", default=False)
+
+    # ---- a frame ------------------------------------------------------------------------
+
+    def _reference(self, seq: SequenceState) -> Shot | None:
+        """The exposure of the sequence's first frame on disk (the sequence must keep it)."""
+        for index in sorted(seq.frames):
+            row = seq.frames[index].row
+            if row is not None:
+                return Shot(None, row.get("exposure_time_s"), row.get("f_number"), row.get("iso"))
+        return None
+
+    def _shoot_frame(self, seq: SequenceState, frame: FrameState) -> None:
+        tries = 0
+        reconnects = 0
+        while not frame.ok:
+            try:
+                if frame.card and self._recover(seq, frame):
+                    return
+                if tries >= self.opts.max_attempts:
+                    error = (frame.error or "rejected") + f" ({tries} captures this session)"
+                    self.record("frame_failed", sequence=seq.name, frame=frame.frame, error=error)
+                    raise SrrawError(
+                        f"sequence {seq.name} frame {frame.frame}: {error}; check the camera "
+                        "and run the same command again to resume",
+                        self.root,
+                    )
+                tries += 1
+                self._take(seq, frame)
+            except Reconnected:
+                reconnects += 1
+                if reconnects > 5:
+                    raise SrrawError(
+                        f"the camera link keeps dropping; run again to resume ({self._safe_text()})"
+                    ) from None
+
+    def _recover(self, seq: SequenceState, frame: FrameState) -> bool:
+        """Fetch the frame from the card where a previous attempt left it (link dropped,
+        interrupted, disk full). False when the files are gone: the frame is retaken."""
+        card = [CardFile(**c) for c in frame.card]
+        capture = frame.capture or {}
+        assert self.info is not None
+        same_body = capture.get("camera_serial") in (None, "", self.info.serial)
+        if not same_body or not all(self.call("exists", c) for c in card):
+            self.record(
+                "retake",
+                sequence=seq.name,
+                frame=frame.frame,
+                attempt=frame.attempts,
+                reason="the capture is no longer on the card",
+            )
+            return False
+        self.console.line(
+            f"{guide.frame_label(seq.name, frame.frame, len(seq.frames))}: "
+            "fetching the capture left on the card"
+        )
+        return self._save(seq, frame, card, capture.get("focal_camera_mm"), Timer(), {})
+
+    def _take(self, seq: SequenceState, frame: FrameState) -> None:
+        timer = Timer()
+        attempt = frame.attempts + 1
+        label = guide.frame_label(seq.name, frame.frame, len(seq.frames), attempt)
+        with timer.step("exposure"):
+            self._check_exposure()
+        bias = self._bias.get((seq.name, frame.frame), 0.0)
+        camera_mm = self._bring_zoom(label, frame.focal_asked_mm, timer, bias)
+        with timer.step("capture"):
+            try:
+                result = self.call(
+                    "capture",
+                    expected_files(self.rig),
+                    self.opts.capture_timeout,
+                    deadline=self.opts.capture_timeout + 15,
+                )
+            except Reconnected:
+                self._card_full_check()
+                raise
+            except CameraError as exc:
+                self._card_full_check()
+                raise SrrawError(f"{label}: the camera did not take the picture ({exc})") from None
+        assert self.info is not None
+        self.record(
+            "capture",
+            sequence=seq.name,
+            frame=frame.frame,
+            attempt=attempt,
+            focal_asked_mm=frame.focal_asked_mm,
+            focal_camera_mm=camera_mm,
+            camera_serial=self.info.serial,
+            card=[c.__dict__ for c in result.files],
+            capture_s=round(result.seconds, 4),
+        )
+        timer.steps["camera_capture"] = result.seconds
+        self._save(seq, frame, result.files, camera_mm, timer, {})
+
+    def _card_full_check(self) -> None:
+        """A failed capture on a full card reads like a dropped link (-1): say which."""
+        with contextlib.suppress(CameraError, Reconnected):
+            free = self.worker.call("free_bytes", deadline=10)
+            if free is not None and free < 1024 * 1024:
+                raise SrrawError(
+                    "the camera's card is full: make room on it (or change it) and run the "
+                    f"same command again to resume ({self._safe_text()})"
+                )
+
+    def _save(
+        self,
+        seq: SequenceState,
+        frame: FrameState,
+        card: list[CardFile],
+        camera_mm: float | None,
+        timer: Timer,
+        extra: dict,
+    ) -> bool:
+        """Download, verify, rename, journal, delete from the card. False: rejected (retake)."""
+        label = guide.frame_label(seq.name, frame.frame, len(seq.frames), frame.attempts)
+        kinds = {file_kind(c.name) for c in card}
+        want = {"raw", "jpeg"} if self.rig.exposure.raw_plus_jpeg else {"raw"}
+        with timer.step("download"):
+            fetched = fetch_frame(self.call, self.root / seq.name, frame.frame, card)
+        try:
+            with timer.step("verify"):
+                verdict = verify_frame(
+                    self.rig,
+                    frame.focal_asked_mm,
+                    fetched.temps.get("raw"),
+                    fetched.temps.get("jpeg"),
+                    self._reference(seq),
+                )
+            reasons = verdict.reasons()
+            if not want <= kinds:
+                missing = ", ".join(sorted(want - kinds)).upper()
+                reasons.insert(0, f"no {missing} file (the body is not set to RAW+JPEG?)")
+                self._force_exposure = True
+            if reasons:
+                fetched.discard()
+                self._reject(seq, frame, card, label, reasons, verdict, camera_mm)
+                return False
+            with timer.step("commit"):
+                fetched.commit()
+        except BaseException:
+            fetched.discard()
+            raise
+        shot = verdict.shot
+        assert shot is not None and self.info is not None
+        with timer.step("journal"):
+            self.record(
+                "frame",
+                sequence=seq.name,
+                frame=frame.frame,
+                status="ok",
+                rig=self.rig.name,
+                camera_model=self.info.model,
+                camera_serial=self.info.serial,
+                port=self.info.port,
+                focal_asked_mm=frame.focal_asked_mm,
+                focal_camera_mm=camera_mm,
+                focal_exif_mm=shot.focal_mm,
+                exposure_time_s=shot.exposure_time_s,
+                f_number=shot.f_number,
+                iso=shot.iso,
+                attempts=frame.attempts,
+                card=[c.__dict__ for c in card],
+                **fetched.columns(self.root),
+                **extra,
+            )
+        with timer.step("delete"):
+            self._delete_card(seq, frame, card)
+        total = timer.total()
+        steps = {k: round(v, 4) for k, v in timer.steps.items()}
+        steps.update(
+            total=round(total, 4),
+            transfer=round(fetched.transfer_s, 4),
+            write=round(fetched.write_s, 4),
+        )
+        self.summary.frame_seconds.append(steps)
+        self.summary.frames_ok += 1
+        self.console.line(
+            guide.status_line(label, frame.focal_asked_mm, camera_mm, shot, fetched.sizes, total)
+        )
+        return True
+
+    def _reject(self, seq, frame, card, label, reasons, verdict, camera_mm) -> None:
+        reason = "; ".join(reasons)
+        exif_mm = verdict.shot.focal_mm if verdict.shot else None
+        if verdict.focal and exif_mm is not None and camera_mm is not None:
+            self._bias[(seq.name, frame.frame)] = exif_mm - camera_mm
+            reason += f" (the camera read {guide.fmt_mm(camera_mm)} mm)"
+        self.summary.retakes += 1
+        frame.error = reason
+        if verdict.exposure:
+            self._force_exposure = True
+            reason = "exposure changed on the body: " + reason
+        self.console.line(f"{label}: {reason}; retaking")
+        self.record(
+            "retake",
+            sequence=seq.name,
+            frame=frame.frame,
+            attempt=frame.attempts,
+            reason=reason,
+            focal_exif_mm=verdict.shot.focal_mm if verdict.shot else None,
+        )
+        if not self.opts.keep_on_card:
+            for item in card:
+                with contextlib.suppress(CameraError):
+                    self.call("delete", item.folder, item.name)
+
+    def _delete_card(self, seq, frame, card: list[CardFile]) -> None:
+        if self.opts.keep_on_card:
+            return
+        for item in card:
+            try:
+                self.call("delete", item.folder, item.name)
+            except CameraError as exc:
+                self.console.line(f"warning: could not delete {item.path} from the card ({exc})")
+        self.record(
+            "card_deleted", sequence=seq.name, frame=frame.frame, card=[c.__dict__ for c in card]
+        )
+
+    def _check_exposure(self) -> None:
+        """Before each frame: a setting changed on the body is set back (or the run stops)."""
+        reports, _ = body.apply_policy(self.call, self.rig, force=self._force_exposure)
+        self._force_exposure = False
+        changes = body.changes_text(reports)
+        if changes:
+            self.console.line(
+                "camera: exposure changed on the body; set back: " + ", ".join(changes)
+            )
+
+    # ---- zoom ---------------------------------------------------------------------------
+
+    def _bring_zoom(self, label: str, asked: float, timer: Timer, bias: float) -> float | None:
+        """Get the lens to `asked` (drive it, or guide the photographer); the camera's reading."""
+        if self.rig.zoom.drive == "power":
+            with timer.step("zoom"):
+                return self._power_zoom(label, asked, bias)
+        if not self.live_focal:
+            self.console.guide_start(label, guide.guide_text(asked, None, False))
+            if not self.console.wait_enter("  Enter when the zoom is set (q to stop)"):
+                raise KeyboardInterrupt
+            return None
+        with timer.step("guide"):
+            return self._guide_zoom(label, asked, bias)
+
+    def _read_focal(self) -> float | None:
+        return self.call("read_focal", self.focal_widget, deadline=15)
+
+    def _within(self, asked: float, now: float | None, bias: float) -> bool:
+        return now is not None and self.rig.within_tolerance(asked, now + bias)
+
+    def _guide_zoom(self, label: str, asked: float, bias: float) -> float:
+        """Poll the camera's focal length until it stays within tolerance for settle_s."""
+        now = self._read_focal()
+        within = self._within(asked, now, bias)
+        text = guide.guide_text(asked - bias, now, within)
+        if bias:
+            text += f" (EXIF reads {bias:+.1f} mm off the camera here)"
+        self.console.guide_start(label, text)
+        deadline = time.monotonic() + self.opts.zoom_timeout
+        since = time.monotonic() if within else None
+        while time.monotonic() < deadline:
+            if within and since is not None and time.monotonic() - since >= self.opts.settle_s:
+                return now  # type: ignore[return-value]
+            time.sleep(POLL_S)
+            previous = now
+            now = self._read_focal()
+            within = self._within(asked, now, bias)
+            if not within or (
+                previous is not None and now is not None and abs(now - previous) > 0.05
+            ):
+                since = time.monotonic() if within else None
+            self.console.guide(guide.guide_text(asked - bias, now, within))
+        raise SrrawError(
+            f"{label}: the zoom did not reach {asked:g} mm within {self.opts.zoom_timeout:g} s "
+            f"(last {guide.fmt_mm(now)} mm); run the same command again to resume"
+        )
+
+    def _power_zoom(self, label: str, asked: float, bias: float) -> float:
+        """Set the zoom widget; the lens lands near, not on: read back, nudge, give up."""
+        widget = self.rig.zoom.widget
+        start = self._read_focal()
+        now = start
+        deadline = time.monotonic() + min(self.opts.zoom_timeout, 30)
+        for _ in range(4):
+            if self._within(asked, now, bias):
+                return now  # type: ignore[return-value]
+            try:
+                self.call("set_widget", widget, float(asked - bias))
+            except CameraError as exc:
+                raise SrrawError(
+                    f"{label}: the body refused zoom '{widget}' = {asked:g} ({exc.message})"
+                ) from None
+            settle = time.monotonic() + 3.0
+            while time.monotonic() < min(settle, deadline):
+                now = self._read_focal()
+                if self._within(asked, now, bias):
+                    return now  # type: ignore[return-value]
+                time.sleep(0.05)
+            if now == start:
+                raise SrrawError(
+                    f"{label}: the body accepted '{widget}' = {asked:g} mm but the lens did not "
+                    f"move (still {guide.fmt_mm(now)} mm): this body cannot zoom from the "
+                    'computer; use a rig with [zoom] drive = "manual"'
+                )
+        raise SrrawError(
+            f"{label}: the power zoom stops at {guide.fmt_mm(now)} mm, outside "
+            f"{asked:g} mm +- {self.rig.focal_tolerance_pct:g}%"
+        )
