@@ -29,7 +29,9 @@ from srraw_model.pairs import check_files_exist, load_pairs
 def load_model(path: str | os.PathLike[str], zoom: int | None = None) -> tuple[ZoomNet, str, dict]:
     """(model in eval mode, input kind, checkpoint) from a checkpoint file."""
     state = checkpoint.load(path, zoom=zoom)
-    model = ZoomNet(NetConfig(**state["net"]))
+    net = dict(state["net"])
+    net["cfa_offsets"] = tuple(tuple(o) for o in net.get("cfa_offsets", NetConfig.cfa_offsets))
+    model = ZoomNet(NetConfig(**net))
     model.load_state_dict(state["model"])
     model.eval()
     return model, state["input"], state

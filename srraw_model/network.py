@@ -25,9 +25,11 @@ class NetConfig:
     width: int = 64
     blocks: int = 16
     upsample: str = "deconv"
-    # Adds the input, demosaiced by bilinear upsampling (R, mean G, B), to the output: the
-    # network then learns a residual. Not in the paper; off by default.
+    # Adds the input, demosaiced by bilinear interpolation at each sample's true position, to the
+    # output: the network then learns a residual. Not in the paper; off by default.
     input_skip: bool = False
+    # (row, col) of R, G1, B, G2 in the 2x2 tile (the training camera's CFA), for input_skip.
+    cfa_offsets: tuple[tuple[int, int], ...] = ((0, 0), (0, 1), (1, 1), (1, 0))
 
 
 class ResBlock(nn.Module):
@@ -83,17 +85,38 @@ class ZoomNet(nn.Module):
         feat = feat + self.body_out(self.body(feat))
         out = self.tail(self.up(feat))
         if self.cfg.input_skip:
-            out = out + base_rgb(x, self.factor)
+            out = out + base_rgb(x, self.cfg.zoom, self.cfg.cfa_offsets)
         return out
 
 
-def base_rgb(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Bilinear upsampling of the input's colours: R, (G1+G2)/2, B, or the 12-channel mean RGB."""
+def _sample_plane(plane: torch.Tensor, zoom: int, row: int, col: int) -> torch.Tensor:
+    """Bilinear interpolation of one packed plane (B, 1, h, w), whose samples sit at mosaic
+    (2i + row, 2j + col), onto the output grid: output u centred on mosaic (u + .5)/Z - .5."""
+    b, _, h, w = plane.shape
+    u = (torch.arange(2 * zoom * w, dtype=plane.dtype, device=plane.device) + 0.5) / zoom - 0.5
+    v = (torch.arange(2 * zoom * h, dtype=plane.dtype, device=plane.device) + 0.5) / zoom - 0.5
+    gx = ((u - col) / 2 + 0.5) / w * 2 - 1  # grid_sample, align_corners=False
+    gy = ((v - row) / 2 + 0.5) / h * 2 - 1
+    grid = torch.stack(torch.meshgrid(gx, gy, indexing="xy"), dim=-1).expand(b, -1, -1, -1)
+    return F.grid_sample(plane, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def base_rgb(x: torch.Tensor, zoom: int, offsets: tuple[tuple[int, int], ...]) -> torch.Tensor:
+    """Bilinear demosaic + upsampling of the input, each sample at its true position.
+
+    4 channels: R, (G1 + G2)/2, B of the packed mosaic; 12: the 2x2 RGB block's four pixels.
+    """
     if x.shape[1] == 4:
-        rgb = torch.stack([x[:, 0], 0.5 * (x[:, 1] + x[:, 3]), x[:, 2]], dim=1)
-    else:
-        rgb = x.view(x.shape[0], 4, 3, *x.shape[2:]).mean(dim=1)
-    return F.interpolate(rgb, scale_factor=factor, mode="bilinear", align_corners=False)
+        planes = [_sample_plane(x[:, c : c + 1], zoom, *offsets[c]) for c in range(4)]
+        return torch.cat([planes[0], 0.5 * (planes[1] + planes[3]), planes[2]], dim=1)
+    blocks = ((0, 0), (0, 1), (1, 0), (1, 1))
+    rgb = 0
+    for k, (row, col) in enumerate(blocks):
+        rgb = rgb + torch.cat(
+            [_sample_plane(x[:, 3 * k + c : 3 * k + c + 1], zoom, row, col) for c in range(3)],
+            dim=1,
+        )
+    return rgb / 4
 
 
 def receptive_radius(cfg: NetConfig) -> int:

@@ -41,7 +41,9 @@ BEST = "best.pt"
 LOG = "metrics.jsonl"
 
 
-def net_config(cfg: TrainConfig) -> NetConfig:
+def net_config(cfg: TrainConfig, cfa: str = "RGGB") -> NetConfig:
+    from srraw.cfa import channel_offsets
+
     return NetConfig(
         zoom=cfg.zoom,
         in_channels=in_channels(cfg.input),
@@ -49,6 +51,7 @@ def net_config(cfg: TrainConfig) -> NetConfig:
         blocks=cfg.blocks,
         upsample=cfg.upsample,
         input_skip=cfg.input_skip,
+        cfa_offsets=channel_offsets(cfa),
     )
 
 
@@ -294,7 +297,7 @@ def _train(
         syn_noise=cfg.syn_noise,
     )
     torch.manual_seed(cfg.seed)
-    net_cfg = net_config(cfg)
+    net_cfg = net_config(cfg, cached[0].pair.cfa)
     model = ZoomNet(net_cfg).to(device)
     loss_fn = ZoomLoss(loss_config(cfg), cfg.zoom, vgg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
