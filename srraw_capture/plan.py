@@ -184,7 +184,7 @@ def describe_value(key: str, value: object) -> str:
     if key == "aperture" and (number := parse_f_number(value)):
         return f"f/{number:g}"
     if key == "iso" and (iso := parse_iso(value)):
-        return f"ISO {iso}"
+        return str(iso)
     if key == "quality":
         kind = quality_kind(value)
         return {"raw+jpeg": "RAW+JPEG", "raw": "RAW", "jpeg": "JPEG"}.get(kind or "", str(value))

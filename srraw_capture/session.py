@@ -593,6 +593,11 @@ class Session:
     def _read_focal(self) -> float | None:
         return self.call("read_focal", self.focal_widget, deadline=15)
 
+    def _aim(self, asked: float, bias: float) -> float:
+        """Where the camera reading should go so that EXIF lands on `asked` (in the lens)."""
+        lens = self.rig.lens
+        return float(min(max(asked - bias, lens.min_focal_mm), lens.max_focal_mm))
+
     def _within(self, asked: float, now: float | None, bias: float) -> bool:
         return now is not None and self.rig.within_tolerance(asked, now + bias)
 
@@ -600,7 +605,8 @@ class Session:
         """Poll the camera's focal length until it stays within tolerance for settle_s."""
         now = self._read_focal()
         within = self._within(asked, now, bias)
-        text = guide.guide_text(asked - bias, now, within)
+        aim = self._aim(asked, bias)
+        text = guide.guide_text(aim, now, within)
         if bias:
             text += f" (EXIF reads {bias:+.1f} mm off the camera here)"
         self.console.guide_start(label, text)
@@ -617,7 +623,7 @@ class Session:
                 previous is not None and now is not None and abs(now - previous) > 0.05
             ):
                 since = time.monotonic() if within else None
-            self.console.guide(guide.guide_text(asked - bias, now, within))
+            self.console.guide(guide.guide_text(aim, now, within))
         raise SrrawError(
             f"{label}: the zoom did not reach {asked:g} mm within {self.opts.zoom_timeout:g} s "
             f"(last {guide.fmt_mm(now)} mm); run the same command again to resume"
@@ -633,7 +639,7 @@ class Session:
             if self._within(asked, now, bias):
                 return now  # type: ignore[return-value]
             try:
-                self.call("set_widget", widget, float(asked - bias))
+                self.call("set_widget", widget, self._aim(asked, bias))
             except CameraError as exc:
                 raise SrrawError(
                     f"{label}: the body refused zoom '{widget}' = {asked:g} ({exc.message})"
