@@ -97,7 +97,11 @@ def fetch_frame(call, folder: Path, frame: int, card: list[CardFile]) -> Fetched
             fetched.write_s += got.write_s
     except OSError as exc:
         fetched.discard()
-        raise SrrawError(f"cannot write: {exc.strerror or exc}", final) from exc
+        raise SrrawError(
+            f"cannot write: {exc.strerror or exc} (the frame stays on the camera's card: "
+            "make room and run the same command again to resume)",
+            final,
+        ) from exc
     except BaseException:
         fetched.discard()
         raise
