@@ -8,14 +8,12 @@ sequence ends with every frame ok and its checksum journaled) and that the next
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.test_capture_helpers import (
-    STATUS,
     Capture,
     assert_sequence_complete,
     capture_args,
@@ -259,5 +257,3 @@ def test_resume_refuses_another_rig(tmp_path, home):
     assert rc2 == 2
     assert "shot with rig 'simulated-power': resume it with --rig simulated-power" in cap2.stderr
 
-
-_ = (STATUS, signal)
