@@ -47,6 +47,11 @@ import click
 )
 @click.option("--no-qa", is_flag=True, help="Skip the field check after each sequence.")
 @click.option(
+    "--reshoot",
+    is_flag=True,
+    help="With --yes: shoot again (once) a sequence the field check finds not usable.",
+)
+@click.option(
     "--focal-source",
     type=click.Choice(["auto", "camera", "exif"]),
     default="auto",
@@ -102,6 +107,7 @@ def capture(
     yes: bool,
     keep_on_card: bool,
     no_qa: bool,
+    reshoot: bool,
     focal_source: str,
     zoom_timeout: float,
     capture_timeout: float,
@@ -143,6 +149,7 @@ def capture(
         max_attempts=max_attempts,
         settle_s=settle,
         interactive=not yes and sys.stdin.isatty(),
+        reshoot=reshoot,
     )
     console = Console(interactive=opts.interactive)
     session = Session(opts, console)

@@ -161,7 +161,9 @@ def choose_value(rig: Rig, key: str, choices: tuple[str, ...]) -> str | None:
     if key == "program":
         return next((c for c in choices if is_manual(c)), None)
     if key == "quality":
-        return next((c for c in choices if quality_kind(c) == wanted_quality(rig)), None)
+        fitting = [c for c in choices if quality_kind(c) == wanted_quality(rig)]
+        # The JPEG is SR-RAW's target image: take the finest on offer.
+        return max(fitting, key=_jpeg_rank) if fitting else None
     if key == "iso":
         exact = [c for c in choices if parse_iso(c) == exposure.iso]
         return exact[0] if exact else None
@@ -175,6 +177,18 @@ def choose_value(rig: Rig, key: str, choices: tuple[str, ...]) -> str | None:
         return None
     best = min(scored)
     return best[1] if best[0] <= math.log1p(EXPOSURE_TOLERANCE) else None
+
+
+def _jpeg_rank(choice: str) -> int:
+    """Higher for a finer JPEG: basic/light < normal/standard < fine < extra fine."""
+    text = choice.lower()
+    if any(w in text for w in ("x.fine", "extra", "fine*")):
+        return 4
+    if "fine" in text:
+        return 3
+    if any(w in text for w in ("normal", "std", "standard")):
+        return 2
+    return 1 if any(w in text for w in ("basic", "light")) else 0
 
 
 def describe_value(key: str, value: object) -> str:

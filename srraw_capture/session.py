@@ -58,6 +58,7 @@ class Options:
     settle_s: float = 0.5  # manual zoom: the reading must stay in tolerance this long
     qa_timeout: float = 600.0
     interactive: bool = True
+    reshoot: bool = False  # non-interactive: reshoot (once) a sequence the field check rejects
 
 
 class Reconnected(Exception):
@@ -89,6 +90,7 @@ class Session:
         self.focal_widget = opts.rig.zoom.focal_widget or "focallength"
         self.live_focal = False
         self._force_exposure = False
+        self._reshot: set[str] = set()
         # EXIF focal minus camera reading, learned from a rejected capture of the same frame
         # (EXIF rounds to whole mm on many bodies): the retake aims the camera reading off it.
         self._bias: dict[tuple[str, int], float] = {}
@@ -346,7 +348,11 @@ class Session:
             self.console.line(f"{seq.name}: {text}")
         if result.usable:
             return False
-        return self.console.confirm(f"reshoot sequence {seq.name}?", default=False)
+        reshot = seq.name in self._reshot
+        self._reshot.add(seq.name)
+        if self.opts.interactive:
+            return self.console.confirm(f"reshoot sequence {seq.name}?", default=False)
+        return self.opts.reshoot and not reshot
 
     # ---- a frame ------------------------------------------------------------------------
 

@@ -283,3 +283,26 @@ def test_no_camera_says_autodetect_misses_network_bodies(tmp_path, home):
     assert result.returncode == 2
     assert "libgphoto2 found no camera" in result.stderr
     assert "--camera ptpip:HOST" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_field_check_rejects_a_moved_subject_and_reshoots(tmp_path, home):
+    """The scene changes after frame 3 (the subject moved): the field check (srraw prep at
+    low resolution) says the sequence is not usable, and --reshoot shoots it again."""
+    sim = simcam(home)
+    out = tmp_path / "dataset"
+    try:
+        cap = Capture(capture_args(out, sim.port_path, "--reshoot"), home)
+        cap.wait_for(r"^00001 frame 3/7: .* ok \(")
+        assert sim.command("scene 7") == "ok scene 7"
+        cap.wait_for(r"^reshooting sequence 00001$")
+        rc = cap.finish()
+    finally:
+        sim.stop()
+    assert rc == 0, cap.output
+    checks = [line for line in cap.lines if "field check:" in line]
+    assert len(checks) == 2, cap.output
+    assert "NOT usable" in checks[0] or "usable with doubts" in checks[0]
+    assert "frames do not line up" in cap.output or "pair" in cap.output
+    assert "field check: usable (" in checks[1]
+    assert_sequence_complete(out, "00001")
+    assert captures(out).attempts.tolist() == [1] * 7  # the reshoot starts the count afresh
