@@ -34,12 +34,15 @@ class SettingReport:
     changed: bool
 
 
-def _find(call, names: tuple[str, ...]):
-    for name in names:
-        widget = call("read_widget", name)
-        if widget is not None:
-            return widget
-    return None
+def _find(call, rig: Rig, key: str, names: tuple[str, ...]):
+    """The body's widget for a setting: the first found, or for image quality the first that
+    can hold the plan (Canon PowerShot 'imagequality' is the JPEG grade, 'imageformat' RAW)."""
+    found = [w for name in names if (w := call("read_widget", name)) is not None]
+    if key == "quality":
+        for widget in found:
+            if value_matches(rig, key, widget.value) or choose_value(rig, key, widget.choices):
+                return widget
+    return found[0] if found else None
 
 
 def _refuse(rig: Rig, key: str, label: str, widget, why: str) -> SrrawError:
@@ -59,7 +62,7 @@ def apply_policy(call, rig: Rig, force: bool = False) -> tuple[list[SettingRepor
     """
     reports, warnings = [], []
     for setting in SETTINGS:
-        widget = _find(call, setting.widgets)
+        widget = _find(call, rig, setting.key, setting.widgets)
         if widget is None:
             warnings.append(
                 f"the body reports no {setting.label} through libgphoto2 "

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from srraw.rig import load_rig
-from srraw_capture import guide, journal, plan
+from srraw_capture import guide, journal, plan, qa
 from srraw_capture.plan import Shot
 from tests.conftest import run_srraw
 from tests.test_capture_helpers import (
@@ -184,6 +184,9 @@ def test_end_to_end_two_sequences_then_prep(tmp_path, home):
     rebuilt = run_srraw("capture", "--rig", "simulated-power", "--out", str(out), "--rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert captures(out).to_dict("list") == before
+    # Large frames are field-checked on reduced proxies (same CFA, same EXIF): same verdict.
+    proxied = qa.check_sequence(out, "00001", max_pixels=10_000)
+    assert proxied.verdict == "good" and proxied.proxy_scale < 0.5, proxied.lines()
     prep = run_srraw(
         "prep", str(out), "--out", str(tmp_path / "prep"), "--zoom", "4", "--jobs", "1"
     )
