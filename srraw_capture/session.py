@@ -647,6 +647,9 @@ class Session:
             try:
                 self.call("set_widget", widget, self._aim(asked, bias))
             except CameraError as exc:
+                # libgphoto2 answers -2 to a set on a dead link too: probe it (a link error
+                # reconnects and redoes the frame) before calling it a refusal.
+                self._read_focal()
                 raise SrrawError(
                     f"{label}: the body refused zoom '{widget}' = {asked:g} ({exc.message})"
                 ) from None
