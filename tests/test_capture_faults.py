@@ -256,4 +256,3 @@ def test_resume_refuses_another_rig(tmp_path, home):
         sim.stop()
     assert rc2 == 2
     assert "shot with rig 'simulated-power': resume it with --rig simulated-power" in cap2.stderr
-
