@@ -26,7 +26,6 @@ from srraw.synth.sequence import (
     sensor_for,
     write_frame,
 )
-from tests.conftest import run_srraw
 
 
 def _one_frame(rig_path, tmp_path, index=4, seed=5):
@@ -176,11 +175,3 @@ def test_synth_resumes_after_an_interruption(rig_file, tmp_path):
     assert lost.read_bytes() == original
     assert os.stat(second / "00001.DNG").st_mtime_ns == untouched
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temporaries
-
-
-@pytest.mark.e2e
-def test_demo_runs_end_to_end(tmp_path):
-    result = run_srraw("demo", "--out", str(tmp_path / "demo"), "--scenes", "1")
-    assert result.returncode == 0, result.stderr
-    assert "demo ok: 1 sequences" in result.stdout
-    assert len(list((tmp_path / "demo" / "dataset" / "00001").glob("*.DNG"))) == 7
