@@ -80,7 +80,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp) / "data"
         start = time.perf_counter()
-        synthesize(args.rig, data, args.scenes, 2026, args.megapixels, progress=False, jobs=args.jobs)
+        synthesize(
+            args.rig, data, args.scenes, 2026, args.megapixels, progress=False, jobs=args.jobs
+        )
         print(
             f"synth: {args.scenes} sequences at {args.megapixels} MP in {time.perf_counter() - start:.0f} s"
         )

@@ -1,8 +1,9 @@
 """Throughput of `srraw prep` on SR-RAW-sized synthetic sequences.
 
-Prints sequences per minute at 1 and 2 jobs, time per stage (decode, align, flow, overlays,
-merge + write), peak RSS of a worker, and the ratio of prep's wall time (1 job) to the pure
-decode time of the same files (RAW through LibRaw + JPEG through OpenCV + sha256).
+Prints sequences per minute at 1 and 2 jobs and through Dask (a LocalCluster of 2 workers),
+time per stage (decode, align, flow, overlays, merge + write), peak RSS of a worker, and the
+ratio of prep's wall time (1 job) to the pure decode time of the same files (RAW through
+LibRaw + JPEG through OpenCV + sha256).
 
 Run: .venv/bin/python benchmarks/prep_throughput.py --scenes 4 --megapixels 12
 """
@@ -42,17 +43,17 @@ def pure_decode(data: Path) -> float:
     return time.perf_counter() - start
 
 
-def run(data: Path, jobs: int) -> tuple[float, dict[str, float]]:
-    out = data.parent / f"manifests-{jobs}"
+def run(data: Path, jobs: int, executor: str = "local") -> tuple[float, dict[str, float]]:
+    out = data.parent / f"manifests-{executor}-{jobs}"
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    summary = prep(data, out, PrepConfig(), jobs=jobs, progress=False)
+    summary = prep(data, out, PrepConfig(), jobs=jobs, progress=False, executor=executor)
     wall = time.perf_counter() - start
     stages: dict[str, float] = {}
     for done in (out / ".prep").glob("*/done.json"):
         for stage, seconds in json.loads(done.read_text())["timings"].items():
             stages[stage] = stages.get(stage, 0.0) + seconds
-    stages["merge+write"] = wall - sum(stages.values()) / jobs if jobs == 1 else float("nan")
+    stages["merge+write"] = wall - sum(stages.values()) if jobs == 1 else float("nan")
     print(f"  {summary.line()}")
     return wall, stages
 
@@ -68,14 +69,19 @@ def main() -> None:
     print(f"command: python {' '.join(sys.argv)}")
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp) / "data"
-        synthesize("sony-a7s2-fe24-240", data, args.scenes, 7, args.megapixels, progress=False, jobs=2)
+        synthesize(
+            "sony-a7s2-fe24-240", data, args.scenes, 7, args.megapixels, progress=False, jobs=2
+        )
         decode = pure_decode(data)
         print(f"pure decode of {args.scenes} sequences: {decode:.1f} s")
-        for jobs in (1, 2):
-            wall, stages = run(data, jobs)
+        for executor, jobs in (("local", 1), ("local", 2), ("dask", 2)):
+            wall, stages = run(data, jobs, executor)
             per_min = args.scenes / wall * 60
             parts = ", ".join(f"{k} {v:.1f} s" for k, v in stages.items() if v == v)
-            print(f"jobs={jobs}: {wall:.1f} s, {per_min:.2f} sequences/min; stage totals: {parts}")
+            print(
+                f"{executor} jobs={jobs}: {wall:.1f} s, {per_min:.2f} sequences/min; "
+                f"stage totals: {parts}"
+            )
             if jobs == 1:
                 print(f"jobs=1 wall / pure decode = {wall / decode:.2f}")
         worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
