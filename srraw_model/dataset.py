@@ -27,6 +27,28 @@ def default_cache_dir(manifest: str | os.PathLike[str]) -> Path:
     return manifest_paths(manifest)[0].parent / "model-cache"
 
 
+def prepared_pairs(
+    manifest: str | os.PathLike[str],
+    split: str,
+    zoom: int | None,
+    dataset_root: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    max_residual_px: float | None = None,
+    statuses: Sequence[str] = ("ok", "flagged"),
+):
+    """The split's pairs from the manifests, files checked, decoded once into the cache."""
+    pairs = load_pairs(
+        manifest,
+        dataset_root=dataset_root,
+        splits=(split,),
+        zoom=zoom,
+        statuses=statuses,
+        max_residual_px=max_residual_px,
+    )
+    check_files_exist(pairs)
+    return cache_mod.prepare(pairs, cache_dir or default_cache_dir(manifest))
+
+
 def _chw(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
@@ -98,16 +120,9 @@ class PairCrops(Dataset):
         statuses: Sequence[str] = ("ok", "flagged"),
         **kwargs,
     ) -> PairCrops:
-        pairs = load_pairs(
-            manifest,
-            dataset_root=dataset_root,
-            splits=(split,),
-            zoom=zoom,
-            statuses=statuses,
-            max_residual_px=max_residual_px,
+        cached = prepared_pairs(
+            manifest, split, zoom, dataset_root, cache_dir, max_residual_px, statuses
         )
-        check_files_exist(pairs)
-        cached = cache_mod.prepare(pairs, cache_dir or default_cache_dir(manifest))
         return cls(cached, **kwargs)
 
     def set_epoch(self, epoch: int) -> None:

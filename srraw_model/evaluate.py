@@ -16,14 +16,12 @@ import torch
 
 from srraw.errors import SrrawError
 from srraw.files import atomic_path
-from srraw_model import cache as cache_mod
 from srraw_model import checkpoint
-from srraw_model.dataset import default_cache_dir, whole_box
+from srraw_model.dataset import prepared_pairs, whole_box
 from srraw_model.geometry import mosaic_on_grid
 from srraw_model.infer import infer
 from srraw_model.metrics import Lpips, psnr, ssim
 from srraw_model.network import NetConfig, ZoomNet
-from srraw_model.pairs import check_files_exist, load_pairs
 
 
 def load_model(path: str | os.PathLike[str], zoom: int | None = None) -> tuple[ZoomNet, str, dict]:
@@ -59,16 +57,9 @@ def evaluate(
     model, kind, state = load_model(checkpoint_path, zoom)
     zoom = state["net"]["zoom"]
     model.to(device)
-    pairs = load_pairs(
-        manifest,
-        dataset_root=dataset_root,
-        splits=(split,),
-        zoom=zoom,
-        statuses=statuses,
-        max_residual_px=max_residual_px,
+    cached = prepared_pairs(
+        manifest, split, zoom, dataset_root, cache_dir, max_residual_px, statuses
     )
-    check_files_exist(pairs)
-    cached = cache_mod.prepare(pairs, cache_dir or default_cache_dir(manifest))
     factor = 2 * zoom
     rows = []
     for cp in tqdm(cached, desc="eval", unit="pair", disable=not progress):
