@@ -13,7 +13,9 @@ from srraw_prep.run import prep
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)"
+)
 def test_report_renders_in_headless_chromium(rig_file, tmp_path):
     data = tmp_path / "data"
     synthesize(str(rig_file(width=480, height=320)), data, 2, 3, None, progress=False)
