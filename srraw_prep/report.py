@@ -209,6 +209,6 @@ def _thumb_name(pair: dict, when: str) -> str:
 
 
 def write_report(
-    path: Path, frames: pa.Table, pairs: pa.Table, thumb: Callable[[str, str], Path], done: dict
+    path: Path, frames: pa.Table, pairs: pa.Table, thumb: Callable[[str, str], Path]
 ) -> None:
     atomic_write_bytes(path, render(frames, pairs, thumb).encode("utf-8"))

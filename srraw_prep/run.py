@@ -77,14 +77,13 @@ def _status_counts(table: pa.Table) -> dict[str, int]:
 
 def merge(
     out: Path, sequences: list[SequenceInput], splits: dict[str, str]
-) -> tuple[pa.Table, pa.Table, dict[str, dict]]:
+) -> tuple[pa.Table, pa.Table]:
     """Concatenate the per-sequence results into the two manifest tables, sorted."""
-    frames, pairs, done = [], [], {}
+    frames, pairs = [], []
     for seq in sequences:
-        f, p, d = state.load(out, seq.sequence)
+        f, p = state.load(out, seq.sequence)
         frames.append(f)
         pairs.append(p)
-        done[seq.sequence] = d
     frames_t = pa.concat_tables(frames) if frames else FRAMES.schema.empty_table()
     pairs_t = pa.concat_tables(pairs) if pairs else PAIRS.schema.empty_table()
     frames_t = frames_t.sort_by([("sequence", "ascending"), ("frame", "ascending")])
@@ -98,7 +97,7 @@ def merge(
     )
     split = pa.array([splits[s] for s in pairs_t.column("sequence").to_pylist()], pa.string())
     pairs_t = pairs_t.set_column(pairs_t.schema.get_field_index("split"), "split", split)
-    return to_arrow(FRAMES, frames_t), to_arrow(PAIRS, pairs_t), done
+    return to_arrow(FRAMES, frames_t), to_arrow(PAIRS, pairs_t)
 
 
 def prep(
@@ -124,12 +123,10 @@ def prep(
             bar.set_postfix_str(name)
             bar.update()
     splits = assign([s.sequence for s in sequences], split_seed, split_overrides)
-    frames, pairs, done = merge(out, sequences, splits)
+    frames, pairs = merge(out, sequences, splits)
     write_manifest("frames", frames, out / "frames.parquet")
     write_manifest("pairs", pairs, out / "pairs.parquet")
-    write_report(
-        out / "report.html", frames, pairs, lambda seq, name: state.thumb(out, seq, name), done
-    )
+    write_report(out / "report.html", frames, pairs, lambda seq, name: state.thumb(out, seq, name))
     return Summary(
         len(sequences),
         len(sequences) - len(todo),

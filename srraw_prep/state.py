@@ -53,13 +53,12 @@ def save(out: Path, seq: SequenceInput, cfg: PrepConfig, result: SequenceResult)
     atomic_write_bytes(folder / "done.json", json.dumps(marker).encode())
 
 
-def load(out: Path, sequence: str) -> tuple[pa.Table, pa.Table, dict]:
+def load(out: Path, sequence: str) -> tuple[pa.Table, pa.Table]:
+    """A done sequence's frames and pairs tables."""
     folder = sequence_dir(out, sequence)
-    done = json.loads((folder / "done.json").read_text())
     return (
         read_manifest(folder / "frames.parquet", "frames"),
         read_manifest(folder / "pairs.parquet", "pairs"),
-        done,
     )
 
 
