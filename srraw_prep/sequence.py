@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -45,22 +47,18 @@ class _Frame:
 
 
 class _Clock:
+    """Seconds spent per stage, summed over a sequence."""
+
     def __init__(self) -> None:
         self.totals: dict[str, float] = {}
 
-    def time(self, stage: str):
-        clock = self
-
-        class _Span:
-            def __enter__(self):
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc):
-                clock.totals[stage] = (
-                    clock.totals.get(stage, 0.0) + time.perf_counter() - self.start
-                )
-
-        return _Span()
+    @contextlib.contextmanager
+    def time(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
 
 
 def _file_fields(prefix: str, path: Path | None, root: Path) -> dict:
