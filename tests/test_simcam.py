@@ -345,6 +345,27 @@ def test_busy_while_capturing_and_corrupt_raw(camera, simcam, tmp_path):
         read_raw(path, jpeg=None)
 
 
+def test_battery_level_and_busy_next(camera, simcam):
+    """`battery N` is what libgphoto2 reads; `busy-next N` makes the next N sets or captures
+    answer DeviceBusy (the controller's retry with back-off is tested against it)."""
+    assert simcam.command("battery 3") == "ok batterylevel 3%"
+    assert value(camera, "batterylevel") == "3%"
+    assert simcam.command("battery 101").startswith("error battery level must be 0-100")
+    assert simcam.command("busy-next 2") == "ok busy-next 2"
+    for _ in range(2):
+        with pytest.raises(gp.GPhoto2Error):
+            set_value(camera, "iso", "200")
+    assert json.loads(simcam.command("status")[3:])["faults"]["busy_next"] == 0
+    set_value(camera, "iso", "200")
+    assert value(camera, "iso") == "200"
+    simcam.command("busy-next")
+    with pytest.raises(gp.GPhoto2Error) as busy:
+        camera.trigger_capture()
+    assert busy.value.code == gp.GP_ERROR_CAMERA_BUSY
+    files, complete, _ = capture(camera)
+    assert complete and len(files) == 2
+
+
 def test_power_zoom_moves_the_ring_over_ptp(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     proc = start_simcam(*SMALL, "--zoom", "power", "--miss-pct", "1", home=tmp_path / "sim")

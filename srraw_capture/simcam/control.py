@@ -7,6 +7,9 @@ Replies start with `ok` or `error`. Commands:
     scene [SEED]                point the camera at a new scene (next seed if none given)
     set PROP VALUE              change a setting on the body: f-number 8 | shutterspeed 1/125 |
                                 iso 400 | expprogram M | imagequality RAW+JPEG | battery 40
+    battery PCT                 the battery level the body reports (0-100)
+    busy-next [N]               the next N (default 1) property sets or captures answer
+                                DeviceBusy 0x2019, as a body that is still writing does
     unplug / plug               close both connections and refuse new ones / accept again
     drop-next-transfer          hang up in the middle of the next GetObject data phase
     stall-next                  never answer the next operation
@@ -48,7 +51,8 @@ REFUSE_CODES = {
 }
 MAX_LINE = 1024
 HELP = (
-    "status | zoom MM | scene [SEED] | set PROP VALUE | unplug | plug | drop-next-transfer | "
+    "status | zoom MM | scene [SEED] | set PROP VALUE | battery PCT | busy-next [N] | "
+    "unplug | plug | drop-next-transfer | "
     "stall-next | refuse PROP [invalid|busy|denied|0xCODE] | allow PROP | corrupt-next | "
     "card-full | card-free | freeze | thaw | reset [all] | quit | help"
 )
@@ -126,6 +130,24 @@ def _set(sim: SimCam, args: list[str]) -> str:
     return f"ok {props.WIDGET_NAMES[code]} {props.describe_value(code, value)}"
 
 
+def _battery(sim: SimCam, args: list[str]) -> str:
+    _arity(args, 1, 1, "battery PCT")
+    level = _number(args[0].removesuffix("%"), "battery")
+    if not 0 <= level <= 100:
+        raise CommandError(f"battery level must be 0-100, not {args[0]}")
+    sim.camera.set_on_body(codes.BATTERY_LEVEL, round(level))
+    return f"ok batterylevel {round(level)}%"
+
+
+def _busy_next(sim: SimCam, args: list[str]) -> str:
+    _arity(args, 0, 1, "busy-next [N]")
+    count = int(_number(args[0], "busy-next count")) if args else 1
+    if count < 0:
+        raise CommandError("busy-next count must be 0 or more")
+    sim.camera.faults.busy_next = count
+    return f"ok busy-next {count}"
+
+
 def _refuse(sim: SimCam, args: list[str]) -> str:
     _arity(args, 1, 2, "refuse PROP [invalid|busy|denied|0xCODE]")
     code = _prop(args[0])
@@ -191,6 +213,8 @@ _COMMANDS: dict[str, Callable[[SimCam, list[str]], str]] = {
     "zoom": _zoom,
     "scene": _scene,
     "set": _set,
+    "battery": _battery,
+    "busy-next": _busy_next,
     "unplug": _action("unplug", "unplugged"),
     "plug": _action("plug", "plugged"),
     "drop-next-transfer": _flag("drop_next_transfer", True, "drop-next-transfer"),

@@ -62,6 +62,8 @@ EVENTS = (
 DCIM_HANDLE, FOLDER_HANDLE, FIRST_FILE_HANDLE = 1, 2, 3
 FOLDER_NAME = "100SRRAW"
 NO_SESSION_NEEDED = (codes.GET_DEVICE_INFO, codes.OPEN_SESSION)
+# What a busy body refuses (busy-next): changing a setting or taking a picture.
+BUSY_OPERATIONS = frozenset({codes.SET_DEVICE_PROP_VALUE, codes.INITIATE_CAPTURE})
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,14 @@ class Faults:
     drop_next_transfer: bool = False
     corrupt_next: bool = False
     card_full: bool = False
+    busy_next: int = 0  # this many property sets / captures answer DeviceBusy
     refuse: dict[int, int] = field(default_factory=dict)  # property code -> response code
 
 
 class SimCamera:
     """A generic PTP camera body with one card, a zoom lens and the exposure controls."""
+
+    BUSY_OPERATIONS: ClassVar[frozenset[int]] = BUSY_OPERATIONS
 
     def __init__(self, config: CameraConfig, rig: Rig, renderer: Renderer) -> None:
         self.config = config
@@ -237,6 +242,7 @@ class SimCamera:
                     "drop_next_transfer": self.faults.drop_next_transfer,
                     "corrupt_next": self.faults.corrupt_next,
                     "card_full": self.faults.card_full,
+                    "busy_next": self.faults.busy_next,
                     "refuse": {
                         props.WIDGET_NAMES[c]: f"0x{r:04x}" for c, r in self.faults.refuse.items()
                     },
@@ -302,6 +308,10 @@ class SimCamera:
                 return Reply(codes.OPERATION_NOT_SUPPORTED)
             if not self.session_open and request.code not in NO_SESSION_NEEDED:
                 return Reply(codes.SESSION_NOT_OPEN)
+            if self.faults.busy_next and request.code in self.BUSY_OPERATIONS:
+                self.faults.busy_next -= 1
+                log.info("answering 0x%04x with DeviceBusy (busy-next)", request.code)
+                return Reply(codes.DEVICE_BUSY)
             return handler(self, request, data)
 
     def _get_device_info(self, request: OperationRequest, data: bytes | None) -> Reply:
