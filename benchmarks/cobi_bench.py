@@ -35,7 +35,7 @@ def one(mode: str, variant: str, points: int, channels: int, chunk: int, threads
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     loss = cobi_points(
-        feature_points(x, 1, 0, side), feature_points(y, 1, 0, side), cfg, distance,
+        feature_points(x, 1, 0, (side, side)), feature_points(y, 1, 0, (side, side)), cfg, distance,
         naive=mode == "naive",
     )  # fmt: skip
     t1 = time.perf_counter()

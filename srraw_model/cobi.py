@@ -6,15 +6,20 @@ Two variants over source points p_i (i < N, from the output) and target points q
   of the points' positions. The min is searched chunk by chunk without a graph; the loss is then
   recomputed on the N chosen pairs only, which gives the exact value and the exact (sub)gradient
   torch.min would, in O(chunk x M) memory.
-- `contextual`, the contextual-similarity form of the original release: distances normalised by
-  each source point's nearest (D / (min_j D + eps)), similarities exp((1 - D~) / h) normalised
-  over j, the same for positions, mixed (1 - w_s) feature + w_s spatial, then
-  -log(1/N sum_i max_j cx_ij). Every step is row-wise in i, so rows are processed in chunks under
-  activation checkpointing: backward recomputes one chunk at a time, memory O(chunk x M).
+- `contextual`, the contextual loss of the original release (CX/CSFlow.py, `CX_loss`) and of
+  Mechrez et al. 2018, CX(X, Y): distances normalised by each output point's nearest target
+  (D / (min_j D + eps)), similarities exp((1 - D~) / h) normalised over the target points j for
+  each output point i, the same for positions (squared distance of coordinates normalised per
+  axis, x / W * 255 and y / H * 255 as the release), mixed (1 - w_s) feature + w_s spatial; then
+  for each TARGET point j the max over output points i, the mean over j and -log:
+  -log(1/M sum_j max_i cx_ij). The similarities are row-wise in i, so rows are processed in
+  chunks under activation checkpointing, each chunk giving its per-target maxima; backward
+  recomputes one chunk at a time, memory O(chunk x M).
 
 D is `l2` (mean squared difference over channels) or `cosine` (features centred by the target's
 mean, unit-normalised, 1 - cosine), the original's choice for VGG features. Positions are in
-image pixels divided by the image's larger side, so w_s means the same at every feature level.
+image pixels divided by the output's larger side (the paper variant's D'), so w_s means the same
+at every feature level; the contextual variant rescales them per axis.
 No random subsampling unless `sample` is set (the original release's 63 x 63 points).
 """
 
@@ -29,6 +34,8 @@ from torch.utils.checkpoint import checkpoint
 VARIANTS = ("paper", "contextual")
 DISTANCES = ("l2", "cosine")
 EPS = 1e-5
+SPATIAL_SCALE = 255.0  # the release's coordinates: column / W * 255, row / H * 255
+SPATIAL_EPS = 1e-3  # the release's epsilon of the relative distance (calc_relative_distances)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,26 +49,31 @@ class CoBiConfig:
 
 @dataclasses.dataclass(frozen=True)
 class PointSet:
-    """Feature points of one image: (n, C) features and (n, 2) normalised positions."""
+    """Feature points of one image: (n, C) features and (n, 2) positions (x, y) in units of the
+    output's larger side; `extent` is the output's (width, height) in those units."""
 
     features: torch.Tensor
     positions: torch.Tensor
+    extent: tuple[float, float] = (1.0, 1.0)
 
 
 def feature_points(
-    feat: torch.Tensor, stride: float, offset: float, norm: float, margin: float = 0.0
+    feat: torch.Tensor, stride: float, offset: float, size: tuple[float, float], margin: float = 0.0
 ) -> list[PointSet]:
-    """(B, C, H, W) feature map -> one PointSet per image.
+    """(B, C, H, W) feature map -> one PointSet per image; `size` is the output's (width, height)
+    in image pixels, the frame both output and target positions are measured in.
 
     A feature pixel (r, c) lies at image pixel (c * stride + offset - margin, r * stride + ...);
     the margin shifts a target that extends beyond the output so that both share coordinates.
     """
     b, c, h, w = feat.shape
+    norm = float(max(size))
     ys = torch.arange(h, dtype=feat.dtype, device=feat.device) * stride + offset - margin
     xs = torch.arange(w, dtype=feat.dtype, device=feat.device) * stride + offset - margin
     grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2) / norm
     flat = feat.reshape(b, c, h * w).transpose(1, 2)
-    return [PointSet(flat[i], grid) for i in range(b)]
+    extent = (size[0] / norm, size[1] / norm)
+    return [PointSet(flat[i], grid, extent) for i in range(b)]
 
 
 def pairwise(p: torch.Tensor, q: torch.Tensor, distance: str) -> torch.Tensor:
@@ -96,7 +108,7 @@ def subsample(points: PointSet, count: int | None, generator: torch.Generator | 
     if count is None or n <= count:
         return points
     idx = torch.randperm(n, generator=generator, device="cpu")[:count].to(points.features.device)
-    return PointSet(points.features[idx], points.positions[idx])
+    return PointSet(points.features[idx], points.positions[idx], points.extent)
 
 
 # --- paper variant ---------------------------------------------------------------------------
@@ -137,12 +149,18 @@ def _paper_naive(src: PointSet, tgt: PointSet, distance: str, w_s: float) -> tor
 # --- contextual variant ----------------------------------------------------------------------
 
 
-def _cx_similarity(dist: torch.Tensor, bandwidth: float) -> torch.Tensor:
-    rel = dist / (dist.min(1, keepdim=True).values + EPS)
+def _cx_similarity(dist: torch.Tensor, bandwidth: float, eps: float) -> torch.Tensor:
+    """Row i: exp((1 - d_ij / (min_j d_ij + eps)) / h), normalised over j."""
+    rel = dist / (dist.min(1, keepdim=True).values + eps)
     return torch.softmax((1.0 - rel) / bandwidth, dim=1)  # = exp(...) / sum_j exp(...)
 
 
-def _cx_rows(
+def axis_positions(points: PointSet) -> torch.Tensor:
+    """Positions normalised per axis as the release's grid: x / W * 255, y / H * 255."""
+    return points.positions / points.positions.new_tensor(points.extent) * SPATIAL_SCALE
+
+
+def _cx_target_max(
     p: torch.Tensor,
     q: torch.Tensor,
     pos_p: torch.Tensor,
@@ -151,37 +169,40 @@ def _cx_rows(
     w_s: float,
     bandwidth: float,
 ) -> torch.Tensor:
-    """sum over these source rows of max_j cx_ij."""
-    cx = _cx_similarity(pairwise(p, q, distance), bandwidth)
+    """(M,): for each target point j, the max of cx_ij over these output rows i."""
+    cx = _cx_similarity(pairwise(p, q, distance), bandwidth, EPS)
     if w_s:
-        spatial = _cx_similarity(torch.cdist(pos_p, pos_q), bandwidth)
-        cx = (1.0 - w_s) * cx + w_s * spatial
-    return cx.max(1).values.sum()
+        # Squared distance, computed by differences: cdist's matrix form is not exactly 0 at
+        # coinciding points, which the release's small epsilon would turn into a large error.
+        sq = (pos_p[:, None, :] - pos_q[None, :, :]).pow(2).sum(-1)
+        cx = (1.0 - w_s) * cx + w_s * _cx_similarity(sq, bandwidth, SPATIAL_EPS)
+    return cx.max(0).values
 
 
 def _contextual_one(
-    src: PointSet, tgt: PointSet, distance: str, w_s: float, bandwidth: float, chunk: int
+    src: PointSet,
+    tgt: PointSet,
+    distance: str,
+    w_s: float,
+    bandwidth: float,
+    chunk: int,
+    naive: bool = False,
 ) -> torch.Tensor:
     p, q = prepare(src, tgt, distance)
+    pos_p, pos_q = axis_positions(src), axis_positions(tgt)
     n = p.shape[0]
-    total = p.new_zeros(())
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        args = (p[start:stop], q, src.positions[start:stop], tgt.positions)
-        if torch.is_grad_enabled() and (p.requires_grad or q.requires_grad):
-            part = checkpoint(_cx_rows, *args, distance, w_s, bandwidth, use_reentrant=False)
+    step = n if naive else chunk
+    maxima = []
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        args = (p[start:stop], q, pos_p[start:stop], pos_q)
+        if not naive and torch.is_grad_enabled() and (p.requires_grad or q.requires_grad):
+            part = checkpoint(_cx_target_max, *args, distance, w_s, bandwidth, use_reentrant=False)
         else:
-            part = _cx_rows(*args, distance, w_s, bandwidth)
-        total = total + part
-    return -torch.log(total / n + EPS)
-
-
-def _contextual_naive(
-    src: PointSet, tgt: PointSet, distance: str, w_s: float, bandwidth: float
-) -> torch.Tensor:
-    p, q = prepare(src, tgt, distance)
-    total = _cx_rows(p, q, src.positions, tgt.positions, distance, w_s, bandwidth)
-    return -torch.log(total / p.shape[0] + EPS)
+            part = _cx_target_max(*args, distance, w_s, bandwidth)
+        maxima.append(part)
+    # cx_ij > 0 after the softmax, so the mean of the maxima is too: no epsilon in the log.
+    return -torch.log(torch.stack(maxima).max(0).values.mean())
 
 
 # --- public ----------------------------------------------------------------------------------
@@ -211,10 +232,8 @@ def cobi_points(
                 else _paper_one(src, tgt, distance, cfg.w_s, cfg.chunk)
             )
         else:
-            loss = (
-                _contextual_naive(src, tgt, distance, cfg.w_s, cfg.bandwidth)
-                if naive
-                else _contextual_one(src, tgt, distance, cfg.w_s, cfg.bandwidth, cfg.chunk)
+            loss = _contextual_one(
+                src, tgt, distance, cfg.w_s, cfg.bandwidth, cfg.chunk, naive=naive
             )
         losses.append(loss)
     return torch.stack(losses).mean()
@@ -239,8 +258,8 @@ def cobi_rgb(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """CoBi_RGB over n x n RGB patches, l2 distance. Target may be larger by `margin` px a side."""
-    norm = float(max(output.shape[-2:]))
+    size = (output.shape[-1], output.shape[-2])
     centre = (patch - 1) / 2
-    src = feature_points(rgb_patches(output, patch, stride), stride, centre, norm)
-    tgt = feature_points(rgb_patches(target, patch, stride), stride, centre, norm, margin)
+    src = feature_points(rgb_patches(output, patch, stride), stride, centre, size)
+    tgt = feature_points(rgb_patches(target, patch, stride), stride, centre, size, margin)
     return cobi_points(src, tgt, cfg, "l2", naive=naive, generator=generator)

@@ -59,13 +59,13 @@ class ZoomLoss(nn.Module):
                 generator=generator,
             )
         if self.vgg is not None:
-            norm = float(max(output.shape[-2:]))
+            size = (output.shape[-1], output.shape[-2])
             fo, ft = self.vgg(output), self.vgg(target)
             total = output.new_zeros(())
             for name, stride in self.vgg.strides().items():
                 offset = (stride - 1) / 2
-                src = feature_points(fo[name], stride, offset, norm)
-                tgt = feature_points(ft[name], stride, offset, norm, margin)
+                src = feature_points(fo[name], stride, offset, size)
+                tgt = feature_points(ft[name], stride, offset, size, margin)
                 total = total + cobi_points(src, tgt, cfg.cobi, "cosine", generator=generator)
             parts["cobi_vgg"] = cfg.vgg * total / len(self.vgg.layers)
         if cfg.l1 > 0:
