@@ -499,3 +499,15 @@ def test_libgphoto2_virtual_usb_camera_smoke(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[1] == "IMG_0001.JPG"
+
+
+def test_capture_delay_makes_a_slow_body(camera, simcam):
+    """capture-delay: the files come that much later after the trigger (the next COUNT)."""
+    reply = simcam.command("capture-delay 1.5 1")
+    assert reply == "ok capture delay 1.5 s for the next 1 capture(s)"
+    start = time.monotonic()
+    files, complete, _ = capture(camera)
+    assert complete and len(files) == 2 and time.monotonic() - start >= 1.5
+    start = time.monotonic()
+    files, complete, _ = capture(camera)
+    assert complete and len(files) == 2 and time.monotonic() - start < 1.5

@@ -131,8 +131,9 @@ def simcam(
 
     Connect with the port path printed on the ready line (libgphoto2 model "PTP/IP Camera").
     Type commands on stdin or send them, one per line, to the control socket: status,
-    zoom MM, scene [SEED], set PROP VALUE, battery PCT, busy-next [N], unplug, plug, drop-next-transfer, stall-next,
-    refuse PROP [invalid|busy], allow PROP, corrupt-next, card-full, card-free, freeze, thaw,
+    zoom MM, scene [SEED], set PROP VALUE, battery PCT, busy-next [N], unplug, plug,
+    drop-next-transfer, stall-next, refuse PROP [invalid|busy], allow PROP,
+    capture-delay SECONDS [COUNT], corrupt-next, card-full, card-free, freeze, thaw,
     reset [all], quit, help (see srraw_capture/simcam/control.py).
     """
     parent = os.getppid()  # before the slow imports: the parent may die meanwhile

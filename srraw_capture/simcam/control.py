@@ -17,6 +17,9 @@ Replies start with `ok` or `error`. Commands:
                                 SetDevicePropValue on PROP answers that code (default
                                 InvalidDevicePropValue 0x201C; busy = DeviceBusy 0x2019)
     allow PROP                  stop refusing PROP
+    capture-delay SECONDS [COUNT]
+                                captures take SECONDS longer from the trigger to the files
+                                (the next COUNT captures; every one without COUNT; 0 stops)
     corrupt-next                the next captured RAW is cut short and damaged
     card-full / card-free       the card reports no free space (captures: StoreFull) / room again
     freeze / thaw               stop answering anything / answer again
@@ -53,7 +56,8 @@ MAX_LINE = 1024
 HELP = (
     "status | zoom MM | scene [SEED] | set PROP VALUE | battery PCT | busy-next [N] | "
     "unplug | plug | drop-next-transfer | "
-    "stall-next | refuse PROP [invalid|busy|denied|0xCODE] | allow PROP | corrupt-next | "
+    "stall-next | refuse PROP [invalid|busy|denied|0xCODE] | allow PROP | "
+    "capture-delay SECONDS [COUNT] | corrupt-next | "
     "card-full | card-free | freeze | thaw | reset [all] | quit | help"
 )
 
@@ -175,6 +179,18 @@ def _allow(sim: SimCam, args: list[str]) -> str:
     return f"ok allowing {props.WIDGET_NAMES[code]}"
 
 
+def _capture_delay(sim: SimCam, args: list[str]) -> str:
+    _arity(args, 1, 2, "capture-delay SECONDS [COUNT]")
+    seconds = _number(args[0], "SECONDS")
+    if not 0 <= seconds <= 600:
+        raise CommandError("SECONDS must be within 0..600")
+    count = int(_number(args[1], "COUNT")) if len(args) > 1 else None
+    faults = sim.camera.faults
+    faults.capture_delay_s, faults.capture_delay_count = seconds, count
+    which = "every capture" if count is None else f"the next {count} capture(s)"
+    return f"ok capture delay {seconds:g} s for {which}"
+
+
 def _flag(attribute: str, value: bool, reply: str) -> Callable[[SimCam, list[str]], str]:
     def run(sim: SimCam, args: list[str]) -> str:
         _arity(args, 0, 0, reply)
@@ -221,6 +237,7 @@ _COMMANDS: dict[str, Callable[[SimCam, list[str]], str]] = {
     "stall-next": _flag("stall_next", True, "stall-next"),
     "refuse": _refuse,
     "allow": _allow,
+    "capture-delay": _capture_delay,
     "corrupt-next": _flag("corrupt_next", True, "corrupt-next"),
     "card-full": _flag("card_full", True, "card-full"),
     "card-free": _flag("card_full", False, "card-free"),

@@ -13,6 +13,7 @@ import logging
 import random
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -105,6 +106,8 @@ class Faults:
     corrupt_next: bool = False
     card_full: bool = False
     busy_next: int = 0  # this many property sets / captures answer DeviceBusy
+    capture_delay_s: float = 0.0  # extra seconds from the trigger to the files (a slow body)
+    capture_delay_count: int | None = None  # captures still delayed (None: every one)
     refuse: dict[int, int] = field(default_factory=dict)  # property code -> response code
 
 
@@ -243,6 +246,7 @@ class SimCamera:
                     "corrupt_next": self.faults.corrupt_next,
                     "card_full": self.faults.card_full,
                     "busy_next": self.faults.busy_next,
+                    "capture_delay_s": self.faults.capture_delay_s,
                     "refuse": {
                         props.WIDGET_NAMES[c]: f"0x{r:04x}" for c, r in self.faults.refuse.items()
                     },
@@ -440,7 +444,13 @@ class SimCamera:
         corrupt, self.faults.corrupt_next = self.faults.corrupt_next, False
         thread = threading.Thread(
             target=self._capture,
-            args=(shot, request.transaction_id, corrupt, self.value(codes.COMPRESSION_SETTING)),
+            args=(
+                shot,
+                request.transaction_id,
+                corrupt,
+                self.value(codes.COMPRESSION_SETTING),
+                self._take_capture_delay(),
+            ),
             name=f"simcam-capture-{shot.index}",
             daemon=True,
         )
@@ -448,8 +458,21 @@ class SimCamera:
         thread.start()
         return Reply(codes.OK)
 
-    def _capture(self, shot: Shot, transaction_id: int, corrupt: bool, quality: int) -> None:
+    def _take_capture_delay(self) -> float:
+        """The extra time this capture takes (a slow body: long exposures, 12 MP to the card)."""
+        faults = self.faults
+        if faults.capture_delay_count is not None:
+            if faults.capture_delay_count <= 0:
+                return 0.0
+            faults.capture_delay_count -= 1
+        return faults.capture_delay_s
+
+    def _capture(
+        self, shot: Shot, transaction_id: int, corrupt: bool, quality: int, delay_s: float = 0.0
+    ) -> None:
         """Render, store the files, then announce them: ObjectAdded each, CaptureComplete."""
+        if delay_s > 0:
+            time.sleep(delay_s)  # still busy: InitiateCapture answers DeviceBusy meanwhile
         try:
             capture = self.renderer.render(shot)
         except Exception:
