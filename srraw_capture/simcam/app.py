@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass
 
 from srraw.rig import load_rig
+from srraw_capture.simcam.bodies import make_camera
 from srraw_capture.simcam.control import ControlServer, execute
-from srraw_capture.simcam.device import CameraConfig, Faults, SimCamera
+from srraw_capture.simcam.device import CameraConfig, Faults
 from srraw_capture.simcam.render import Renderer
 from srraw_capture.simcam.server import HOST, PtpIpServer
 
@@ -39,6 +40,7 @@ class SimCamConfig:
     size: tuple[int, int] | None = None
     miss_pct: float = 2.0
     card_bytes: int = 8 * 1024**3
+    body: str = "generic"  # generic | sony | sony-mode3 (simcam/bodies.py)
     idle_timeout: float | None = 600.0  # None: never
     exit_with_parent: bool = False
     parent_pid: int | None = None  # the process to outlive not; default: our parent now
@@ -51,6 +53,7 @@ class SimCamConfig:
             size=self.size,
             miss_pct=self.miss_pct,
             card_bytes=self.card_bytes,
+            body=self.body,
         )
 
 
@@ -64,7 +67,7 @@ class SimCam:
             raise ValueError(f"frame size must be even (Bayer 2x2), not {config.size}")
         self.config = config
         rig = load_rig(config.rig)
-        self.camera = SimCamera(config.camera(), rig, Renderer(rig, config.seed, config.size))
+        self.camera = make_camera(config.camera(), rig, Renderer(rig, config.seed, config.size))
         self.server = PtpIpServer(self.camera, config.port)
         self.control: ControlServer | None = None
         self.stop_reason: str | None = None

@@ -74,6 +74,14 @@ def _read_stdin(cam, stream) -> None:
     "power: SetDevicePropValue on FocalLength moves it.",
 )
 @click.option(
+    "--body",
+    type=click.Choice(["generic", "sony", "sony-mode3"]),
+    default="generic",
+    show_default=True,
+    help="Which body answers libgphoto2: generic PTP, or a vendor's protocol (sony: ILCE-7SM2, "
+    "SDIO mode 2, sets by stepping; sony-mode3: ILCE-7M4, direct writes).",
+)
+@click.option(
     "--size", default=None, help="Rendered frame size WIDTHxHEIGHT (default: the rig's sensor)."
 )
 @click.option(
@@ -118,6 +126,7 @@ def simcam(
     rig_spec: str,
     seed: int,
     zoom: str,
+    body: str,
     size: str | None,
     megapixels: float | None,
     miss_pct: float,
@@ -160,6 +169,7 @@ def simcam(
         size=frame,
         miss_pct=miss_pct,
         card_bytes=card_mb * 1024 * 1024,
+        body=body,
         idle_timeout=idle_timeout or None,
         exit_with_parent=exit_with_parent,
         parent_pid=parent,

@@ -77,6 +77,7 @@ class CameraConfig:
     size: tuple[int, int] | None = None  # rendered frame size; default the rig's sensor
     miss_pct: float = 2.0  # the ring lands within +-miss_pct of where it is aimed
     card_bytes: int = 8 * 1024**3
+    body: str = "generic"  # which personality answers (simcam/bodies.py)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,9 @@ class SimCamera:
     """A generic PTP camera body with one card, a zoom lens and the exposure controls."""
 
     BUSY_OPERATIONS: ClassVar[frozenset[int]] = BUSY_OPERATIONS
+    FOLDER_NAME: ClassVar[str] = FOLDER_NAME
+    RAW_EXTENSION: ClassVar[str] = "DNG"
+    RAW_FORMAT: ClassVar[int] = codes.FORMAT_RAW
 
     def __init__(self, config: CameraConfig, rig: Rig, renderer: Renderer) -> None:
         self.config = config
@@ -133,7 +137,7 @@ class SimCamera:
         self._next_handle = FIRST_FILE_HANDLE
         for handle, name, parent in (
             (DCIM_HANDLE, "DCIM", 0),
-            (FOLDER_HANDLE, FOLDER_NAME, DCIM_HANDLE),
+            (FOLDER_HANDLE, self.FOLDER_NAME, DCIM_HANDLE),
         ):
             info = ObjectInfo(
                 codes.STORAGE_ID,
@@ -427,9 +431,13 @@ class SimCamera:
         return float(props.SHUTTER_BY_UNITS.get(units, units / 10000))
 
     def _initiate_capture(self, request: OperationRequest, data: bytes | None) -> Reply:
+        return self.start_capture(request.transaction_id)
+
+    def start_capture(self, transaction_id: int) -> Reply:
+        """The shutter: the shot is taken now (ring, exposure); rendered and stored after."""
         if self._capturing is not None:
             return Reply(codes.DEVICE_BUSY)
-        if self.free_bytes() < self.capture_bytes_estimate():
+        if self.needs_card() and self.free_bytes() < self.capture_bytes_estimate():
             return Reply(codes.STORE_FULL)
         self.captures += 1
         shot = Shot(
@@ -446,7 +454,7 @@ class SimCamera:
             target=self._capture,
             args=(
                 shot,
-                request.transaction_id,
+                transaction_id,
                 corrupt,
                 self.value(codes.COMPRESSION_SETTING),
                 self._take_capture_delay(),
@@ -480,12 +488,7 @@ class SimCamera:
             with self._lock:
                 self._capturing = None
             return
-        added = self._store(shot, capture, corrupt, quality)
-        with self._lock:
-            self._capturing = None
-        for handle in added:
-            self._emit(codes.OBJECT_ADDED, transaction_id, (handle,))
-        self._emit(codes.CAPTURE_COMPLETE, transaction_id, ())
+        added = self.deliver(shot, capture, corrupt, quality, transaction_id)
         log.info(
             "capture %d at %.2f mm (EXIF %g mm), %s, %d file(s)",
             shot.index,
@@ -495,32 +498,62 @@ class SimCamera:
             len(added),
         )
 
-    def _store(self, shot: Shot, capture: Capture, corrupt: bool, quality: int) -> list[int]:
-        stem = f"SIM_{(shot.index - 1) % 9999 + 1:04d}"
+    def deliver(
+        self, shot: Shot, capture: Capture, corrupt: bool, quality: int, transaction_id: int
+    ) -> list[int]:
+        """The rendered shot onto the card, announced: ObjectAdded each, CaptureComplete."""
+        added = self._store(self.shot_files(shot, capture, corrupt, quality), capture, shot)
+        with self._lock:
+            self._capturing = None
+        for handle in added:
+            self._emit(codes.OBJECT_ADDED, transaction_id, (handle,))
+        self._emit(codes.CAPTURE_COMPLETE, transaction_id, ())
+        return added
+
+    def needs_card(self) -> bool:
+        """Whether a capture is written to the card (and so refused when the card is full)."""
+        return True
+
+    def file_stem(self, index: int) -> str:
+        return f"SIM_{(index - 1) % 9999 + 1:04d}"
+
+    def shot_files(
+        self, shot: Shot, capture: Capture, corrupt: bool, quality: int
+    ) -> list[tuple[str, int, bytes]]:
+        """(name, object format, bytes) of each file the image quality asks for."""
+        stem = self.file_stem(shot.index)
         dng = capture.dng
         if corrupt:
             # A card write cut short: half the file, and the TIFF header scrambled.
             dng = b"\0" * 16 + dng[16 : len(dng) // 2]
         files = []
         if quality in (0x04, props.RAW_PLUS_JPEG):
-            files.append((f"{stem}.DNG", codes.FORMAT_RAW, dng, 16))
+            files.append((f"{stem}.{self.RAW_EXTENSION}", self.RAW_FORMAT, dng))
         if quality in (0x02, props.RAW_PLUS_JPEG):
-            files.append((f"{stem}.JPG", codes.FORMAT_EXIF_JPEG, capture.jpeg, 24))
+            files.append((f"{stem}.JPG", codes.FORMAT_EXIF_JPEG, capture.jpeg))
+        return files
+
+    def object_info(self, name: str, fmt: int, size: int, capture: Capture, shot: Shot, **kw):
+        return ObjectInfo(
+            codes.STORAGE_ID,
+            fmt,
+            size,
+            name,
+            width=capture.width,
+            height=capture.height,
+            bit_depth=16 if fmt != codes.FORMAT_EXIF_JPEG else 24,
+            capture_date=shot.when,
+            **kw,
+        )
+
+    def _store(self, files, capture: Capture, shot: Shot) -> list[int]:
         added = []
         with self._lock:
-            for name, fmt, payload, depth in files:
+            for name, fmt, payload in files:
                 handle = self._next_handle
                 self._next_handle += 1
-                info = ObjectInfo(
-                    codes.STORAGE_ID,
-                    fmt,
-                    len(payload),
-                    name,
-                    parent=FOLDER_HANDLE,
-                    width=capture.width,
-                    height=capture.height,
-                    bit_depth=depth,
-                    capture_date=shot.when,
+                info = self.object_info(
+                    name, fmt, len(payload), capture, shot, parent=FOLDER_HANDLE
                 )
                 self.objects[handle] = StoredObject(handle, info, payload)
                 added.append(handle)

@@ -340,6 +340,10 @@ class PtpIpServer:
         _, total = ptpip.parse_start_data(payload)
         if total > MAX_DATA_PHASE:
             raise ptpip.FramingError(f"data phase of {total} bytes")
+        if total == 0:
+            # libgphoto2 sends no Data packet after Start_Data(0) (a property put with type 0,
+            # e.g. Sony capturetarget in config.c): the response is expected next.
+            return b""
         data = bytearray()
         while True:
             kind, payload = self._read_packet(sock, idle_ok=False, session=session)
