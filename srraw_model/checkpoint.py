@@ -30,6 +30,19 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
 
 
+def load_problem(path: Path, exc: Exception) -> str:
+    """One line for why torch.load refused a file (torch's own text spans lines and, for any
+    unreadable file, suggests weights_only=False, which would run arbitrary code)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head != b"PK\x03\x04" and head[:1] != b"\x80":  # torch.save's zip, or a legacy pickle
+        return "not a torch file (neither torch.save's zip format nor a pickle)"
+    if "Weights only load failed" in str(exc):
+        return "holds Python objects besides tensors; only plain state-dict files are loaded"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"damaged or truncated torch file ({type(exc).__name__}: {first[:120]})"
+
+
 def save(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
     """torch.save to a temporary file beside `path`, fsync, rename."""
     path = Path(path)
@@ -47,7 +60,7 @@ def load(path: str | os.PathLike[str], *, zoom: int | None = None) -> dict[str, 
         # Our own files hold numpy and python RNG states; never load a checkpoint you did not write.
         data = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise SrrawError(f"not a readable checkpoint ({type(exc).__name__}: {exc})", path) from exc
+        raise SrrawError(f"not a readable checkpoint: {load_problem(path, exc)}", path) from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise SrrawError(f"not an srraw model checkpoint (expected format {FORMAT})", path)
     found = data["net"]["zoom"]

@@ -96,8 +96,6 @@ def train(
     from srraw_model import config
     from srraw_model.train import train as run
 
-    if isinstance(overrides.get("statuses"), str):
-        overrides["statuses"] = tuple(s for s in overrides["statuses"].split(",") if s)
     cfg = config.load(config_path, overrides)
     if not cfg.manifest:
         raise click.UsageError("--manifest is required (on the command line or in --config)")
@@ -165,7 +163,8 @@ def eval_cmd(
     progress,
 ) -> None:
     """PSNR, SSIM and LPIPS of the model beside bicubic on the test split."""
-    from srraw_model.evaluate import default_device, evaluate, summary, write_table
+    from srraw_model.device import pick_device
+    from srraw_model.evaluate import evaluate, summary, write_table
     from srraw_model.metrics import make_lpips
 
     lpips = make_lpips(lpips_backbone, lpips_linear)
@@ -180,7 +179,7 @@ def eval_cmd(
         lpips=lpips,
         tile=tile,
         overlap=overlap,
-        device=default_device() if device == "auto" else device,
+        device=pick_device(device),
         progress=progress,
     )
     if out is not None:
@@ -208,7 +207,7 @@ def eval_cmd(
 @click.option("--device", default="auto", show_default=True, help=HELP["device"])
 def zoom_cmd(raw, checkpoint_path, out, region, bits, tile, overlap, device) -> None:
     """Zoom one RAW file with a trained model into a PNG (tiled, WB from its metadata)."""
-    from srraw_model.evaluate import default_device
+    from srraw_model.device import pick_device
     from srraw_model.zoom import zoom_file
 
     w, h = zoom_file(
@@ -219,6 +218,6 @@ def zoom_cmd(raw, checkpoint_path, out, region, bits, tile, overlap, device) -> 
         bits=int(bits),
         tile=tile,
         overlap=overlap,
-        device=default_device() if device == "auto" else device,
+        device=pick_device(device),
     )
     click.echo(f"{out}: {w}x{h}, {bits}-bit")

@@ -86,6 +86,43 @@ def check_keys(values: dict[str, Any], source: str | os.PathLike[str]) -> None:
             raise SrrawError(f"unknown setting {key!r}{hint}", source)
 
 
+KINDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
+
+
+def _typed(key: str, value: Any, source: str | os.PathLike[str] | None) -> Any:
+    """`value` checked against the field's annotation (ints accepted as floats; a tuple of
+    strings from a list or a comma-separated string); one line naming the setting if not."""
+    kind = str(FIELDS[key].type).replace(" ", "")
+    optional = kind.endswith("|None")
+    kind = kind.removesuffix("|None")
+    if value is None and optional:
+        return None
+    if kind == "tuple[str,...]":
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, list | tuple) and all(isinstance(v, str) for v in items):
+            return tuple(v.strip() for v in items if v.strip())
+        expected = "a list of strings"
+    else:
+        ok = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, int | float) and not isinstance(value, bool),
+            "str": isinstance(value, str),
+            "bool": isinstance(value, bool),
+        }[kind]
+        if ok:
+            return float(value) if kind == "float" else value
+        expected = KINDS[kind]
+    if optional:
+        expected += " (or left out)"
+    where = f"{source}: " if source is not None else ""
+    raise SrrawError(f"{where}setting {key!r}: expected {expected}, got {value!r}")
+
+
+def typed(values: dict[str, Any], source: str | os.PathLike[str] | None) -> dict[str, Any]:
+    check_keys(values, source or "settings")
+    return {key: _typed(key, value, source) for key, value in values.items()}
+
+
 def load(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> TrainConfig:
     """Defaults <- TOML file <- overrides (only the options given on the command line)."""
     values: dict[str, Any] = {}
@@ -97,10 +134,8 @@ def load(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> Trai
             raise SrrawError("no such config file", path) from exc
         except tomllib.TOMLDecodeError as exc:
             raise SrrawError(f"not valid TOML: {exc}", path) from exc
-        check_keys(values, path)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if "statuses" in values:
-        values["statuses"] = tuple(values["statuses"])
+        values = typed(values, path)
+    values.update(typed({k: v for k, v in overrides.items() if v is not None}, None))
     cfg = TrainConfig(**values)
     validate(cfg)
     return cfg
@@ -122,7 +157,23 @@ def validate(cfg: TrainConfig) -> None:
         (cfg.amp in ("none", "bf16", "fp16"), "amp: none, bf16 or fp16"),
         (cfg.zoom in (2, 4, 8, 16), "zoom: 2, 4, 8 or 16"),
         (cfg.crop >= 4 and cfg.batch >= 1 and cfg.steps >= 0, "crop >= 4, batch >= 1, steps >= 0"),
+        (cfg.width >= 1 and cfg.blocks >= 0, "width >= 1, blocks >= 0"),
+        (cfg.margin >= 0 and cfg.workers >= 0, "margin >= 0, workers >= 0"),
+        (cfg.samples_per_epoch >= 1, "samples_per_epoch >= 1"),
+        (cfg.lr > 0 and 0 <= cfg.lr_final <= 1, "lr > 0, 0 <= lr_final <= 1"),
+        (cfg.w_s >= 0 and cfg.bandwidth > 0, "w_s >= 0, bandwidth > 0"),
+        (cfg.cobi_chunk >= 1, "cobi_chunk >= 1"),
+        (cfg.cobi_sample is None or cfg.cobi_sample >= 1, "cobi_sample >= 1"),
+        (cfg.rgb_patch is None or cfg.rgb_patch >= 1, "rgb_patch >= 1"),
+        (cfg.rgb_stride >= 1, "rgb_stride >= 1"),
+        (min(cfg.cobi_rgb, cfg.cobi_vgg, cfg.l1, cfg.syn_noise) >= 0, "loss weights >= 0"),
+        (cfg.grad_clip is None or cfg.grad_clip > 0, "grad_clip > 0"),
+        (
+            min(cfg.log_every, cfg.val_every, cfg.ckpt_every) >= 1 and cfg.val_pairs >= 0,
+            "log_every, val_every, ckpt_every >= 1, val_pairs >= 0",
+        ),
         (cfg.tile > 2 * cfg.overlap, "tile must exceed twice the overlap"),
+        (cfg.overlap >= 0, "overlap >= 0"),
     ]
     for ok, message in checks:
         if not ok:

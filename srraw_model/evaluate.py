@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from srraw.errors import SrrawError
 from srraw.files import atomic_path
@@ -120,7 +119,3 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         else:
             table.to_parquet(tmp, index=False)
     return path
-
-
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"

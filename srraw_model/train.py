@@ -28,6 +28,7 @@ from srraw_model.cobi import CoBiConfig
 from srraw_model.color import to_srgb
 from srraw_model.config import TrainConfig, to_dict
 from srraw_model.dataset import PairCrops, default_cache_dir, whole_box
+from srraw_model.device import check_amp, pick_device
 from srraw_model.geometry import mosaic_on_grid
 from srraw_model.infer import infer
 from srraw_model.inputs import in_channels
@@ -70,15 +71,6 @@ def loss_config(cfg: TrainConfig) -> LossConfig:
         vgg=cfg.cobi_vgg,
         l1=cfg.l1,
     )
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            local = int(os.environ.get("LOCAL_RANK", 0))
-            return torch.device(f"cuda:{local}")
-        return torch.device("cpu")
-    return torch.device(name)
 
 
 class Dist:
@@ -237,6 +229,7 @@ def train(
 
     out = Path(out)
     device = pick_device(cfg.device)
+    check_amp(cfg.amp, device)
     ddp = Dist(device)
     try:
         return _train(cfg, out, resume, progress and ddp.main, device, ddp, tqdm, stop_after)

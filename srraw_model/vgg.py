@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srraw.errors import SrrawError
+from srraw_model.checkpoint import load_problem
 
 VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 GET_WEIGHTS = (
@@ -98,7 +99,7 @@ def load_state_file(path: str | os.PathLike[str], what: str, how: str) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise SrrawError(f"not a torch weights file ({type(exc).__name__}: {exc})", path) from exc
+        raise SrrawError(f"{what} weights: {load_problem(path, exc)}; {how}", path) from exc
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

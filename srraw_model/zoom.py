@@ -18,15 +18,23 @@ from srraw_model.inputs import develop_float, raw_input, rgb_input, syn_raw_inpu
 
 
 def parse_region(text: str | None, width: int, height: int) -> tuple[int, int, int, int]:
-    """'x,y,w,h' in mosaic pixels -> even-aligned (x, y, w, h) inside the frame; None: all."""
+    """'x,y,w,h' in mosaic pixels, all even, inside the frame -> (x, y, w, h); None: all.
+
+    Odd values are refused, not rounded: an odd x or y would change the CFA phase the model
+    was trained on, and silently moving the region would zoom pixels the user did not ask for.
+    """
     if text is None:
         return 0, 0, width // 2 * 2, height // 2 * 2
     try:
         x, y, w, h = (int(v) for v in text.split(","))
     except ValueError as exc:
         raise SrrawError(f"--region {text!r}: expected x,y,w,h in mosaic pixels") from exc
-    x, y = x // 2 * 2, y // 2 * 2
-    w, h = (w + 1) // 2 * 2, (h + 1) // 2 * 2
+    odd = [name for name, v in zip("xywh", (x, y, w, h), strict=True) if v % 2]
+    if odd:
+        raise SrrawError(
+            f"--region {text!r}: {', '.join(odd)} must be even (2x2 CFA blocks); "
+            f"try {x // 2 * 2},{y // 2 * 2},{(w + 1) // 2 * 2},{(h + 1) // 2 * 2}"
+        )
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
         raise SrrawError(f"--region {text!r} is not inside the {width}x{height} frame")
     return x, y, w, h

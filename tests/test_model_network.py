@@ -67,7 +67,7 @@ def test_vgg19_bad_files_are_one_line_errors(tmp_path):
     with pytest.raises(SrrawError, match="shape"):
         load_vgg19(tmp_path / "wrong.pth")
     (tmp_path / "junk.pth").write_bytes(b"not a torch file")
-    with pytest.raises(SrrawError, match="not a torch weights file"):
+    with pytest.raises(SrrawError, match="not a torch file"):
         load_vgg19(tmp_path / "junk.pth")
 
 

@@ -109,7 +109,7 @@ def test_zoom_writes_png_of_2z_size(data, trained, tmp_path):
         assert result.returncode == 0, result.stderr
         image = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
         assert image.dtype == dtype and image.shape == (30 * 4, 40 * 4, 3)
-    bad = run_srraw("zoom", str(raw), "--checkpoint", str(trained), "--out", str(tmp_path / "x.png"), "--region", "0,0,9999,10")  # fmt: skip
+    bad = run_srraw("zoom", str(raw), "--checkpoint", str(trained), "--out", str(tmp_path / "x.png"), "--region", "0,0,10000,10")  # fmt: skip
     assert bad.returncode == 2 and "not inside" in bad.stderr
 
 
