@@ -34,6 +34,9 @@ class Lens:
     model: str
     min_focal_mm: float
     max_focal_mm: float
+    # The lensfun database's name for this lens, when EXIF names it differently (or for the
+    # simulated camera, whose synthetic lens copies a real one); None: looked up by EXIF.
+    lensfun: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +135,7 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], bool, Callable[[Any], Any] | 
         "model": ((str,), True, None),
         "min_focal_mm": (_NUMBER, True, _positive),
         "max_focal_mm": (_NUMBER, True, _positive),
+        "lensfun": ((str,), False, None),
     },
     "sequence": {
         "focal_lengths_mm": ((list,), True, _focal_list),

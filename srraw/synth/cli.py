@@ -9,15 +9,24 @@ from tqdm import tqdm
 
 from srraw.parallel import run_local
 from srraw.rig import load_rig
-from srraw.synth.sequence import frame_size, is_complete, write_sequence
+from srraw.synth.sequence import (
+    JPEG_GEOMETRIES,
+    frame_size,
+    is_complete,
+    lens_setup,
+    write_sequence,
+)
 
 
 def sequence_seed(seed: int, index: int) -> int:
     return seed * 100_003 + index
 
 
-def _write_one(rig_spec: str, folder: Path, seed: int, size: tuple[int, int]) -> str:
-    write_sequence(load_rig(rig_spec), folder, seed, size)
+def _write_one(
+    rig_spec: str, folder: Path, seed: int, size: tuple[int, int], lens_args: tuple
+) -> str:
+    rig = load_rig(rig_spec)
+    write_sequence(rig, folder, seed, size, lens=lens_setup(rig, *lens_args))
     return folder.name
 
 
@@ -30,9 +39,17 @@ def synthesize(
     force: bool = False,
     progress: bool = True,
     jobs: int = 1,
+    lens: str | None = None,
+    jpeg_geometry: str = "raw",
+    exif_lens: str | None = None,
 ) -> list[Path]:
-    """Write `scenes` sequences 00001.. into `out`, skipping complete ones unless `force`."""
+    """Write `scenes` sequences 00001.. into `out`, skipping complete ones unless `force`.
+
+    `lens`: a lensfun lens name, 'none' for ideal pinhole frames, None for the rig's lens; the
+    copy's perturbation of its terms is drawn once per dataset from `seed`."""
     rig = load_rig(rig_spec)
+    lens_args = (lens, seed, jpeg_geometry, exif_lens)
+    setup = lens_setup(rig, *lens_args)
     size = frame_size(rig, megapixels)
     folders = [out / f"{i:05d}" for i in range(1, scenes + 1)]
     todo = [f for f in folders if force or not is_complete(f)]
@@ -40,7 +57,9 @@ def synthesize(
         click.echo(f"{len(folders) - len(todo)} of {len(folders)} sequences already complete")
     disable = not progress or not todo
     if jobs > 1:
-        tasks = [(str(rig.path), f, sequence_seed(seed, int(f.name)), size) for f in todo]
+        tasks = [
+            (str(rig.path), f, sequence_seed(seed, int(f.name)), size, lens_args) for f in todo
+        ]
         with tqdm(total=len(todo), unit="seq", desc="synth", disable=disable) as bar:
             for name in run_local(_write_one, tasks, jobs):
                 bar.set_postfix_str(name)
@@ -51,7 +70,7 @@ def synthesize(
         for folder in todo:
             bar.set_postfix_str(f"sequence {folder.name}")
             seq_seed = sequence_seed(seed, int(folder.name))
-            write_sequence(rig, folder, seq_seed, size, on_frame=lambda _: bar.update())
+            write_sequence(rig, folder, seq_seed, size, on_frame=lambda _: bar.update(), lens=setup)
     return folders
 
 
@@ -80,6 +99,25 @@ def synthesize(
     default=None,
     help="Frame size at the rig's aspect (12 = SR-RAW size); default the rig's sensor.",
 )
+@click.option(
+    "--lens",
+    default=None,
+    help="lensfun lens the frames are shot through (e.g. 'Sony FE 24-240mm f/3.5-6.3 OSS'), "
+    "perturbed per dataset and per sequence; 'none' for ideal frames. Default: the rig's.",
+)
+@click.option(
+    "--jpeg-geometry",
+    type=click.Choice(JPEG_GEOMETRIES),
+    default="raw",
+    show_default=True,
+    help="'raw': the JPEG shares the RAW's distorted grid; 'corrected': the body undistorts "
+    "its JPEGs (and crops them to fill the frame), as Sony's 'Distortion Comp.: Auto'.",
+)
+@click.option(
+    "--exif-lens",
+    default=None,
+    help="Lens name written to EXIF instead of the rig's (e.g. a name lensfun does not know).",
+)
 @click.option("--force", is_flag=True, help="Rewrite sequences that are already complete.")
 @click.option(
     "--jobs",
@@ -94,6 +132,9 @@ def synth(
     scenes: int,
     seed: int,
     megapixels: float | None,
+    lens: str | None,
+    jpeg_geometry: str,
+    exif_lens: str | None,
     force: bool,
     jobs: int,
 ) -> None:
@@ -101,5 +142,16 @@ def synth(
 
     Interrupt at any time: files are written atomically and a rerun resumes.
     """
-    folders = synthesize(rig_spec, out, scenes, seed, megapixels, force, jobs=jobs)
+    folders = synthesize(
+        rig_spec,
+        out,
+        scenes,
+        seed,
+        megapixels,
+        force,
+        jobs=jobs,
+        lens=lens,
+        jpeg_geometry=jpeg_geometry,
+        exif_lens=exif_lens,
+    )
     click.echo(f"{len(folders)} sequences in {out}")

@@ -16,13 +16,16 @@ from srraw.errors import SrrawError
 from srraw.exif import Exif
 from srraw.files import atomic_path, atomic_write_bytes
 from srraw.isp import develop
+from srraw.lens import Distortion, LensGeometry, crop_scale
+from srraw.lensdb import LensEntry, camera_crop_factor, find_lens
 from srraw.rig import Rig
 from srraw.synth.render import FrameGeometry, SensorModel, expose, render_radiance, vignetting
 from srraw.synth.scene import Scene, make_scene
 from srraw.tiffwrite import DngMeta, add_exif_to_jpeg, write_dng
 
 TRUTH_NAME = "truth.json"
-TRUTH_VERSION = 1
+TRUTH_VERSION = 2
+JPEG_GEOMETRIES = ("raw", "corrected")
 RAW_SUFFIX = ".DNG"
 JPEG_SUFFIX = ".JPG"
 
@@ -38,6 +41,68 @@ class Realism:
     illumination: float = 0.15  # exposure / illumination change between frames
     vignetting: float = 0.3  # fall-off at the corners of the widest frame
     blur_px: tuple[float, float] = (0.6, 1.0)  # optical blur sigma range
+    # Real lens copies and focus distances differ from the database profile: each distortion
+    # term is scaled by 1 + U(-lens_copy, lens_copy) per dataset and 1 + U(-focus, focus) per
+    # sequence.
+    lens_copy: float = 0.06
+    focus: float = 0.03
+
+
+@dataclasses.dataclass(frozen=True)
+class LensSetup:
+    """The lens a synthetic dataset is shot with: a lensfun profile (None: ideal pinhole frames),
+    this copy's perturbation of its terms, and what the body does to its JPEGs."""
+
+    entry: LensEntry | None = None
+    copy_factors: tuple[float, ...] = (1.0, 1.0, 1.0)
+    jpeg_geometry: str = "raw"  # 'raw': JPEG on the RAW's grid; 'corrected': undistorted + crop
+    exif_lens: str | None = None  # lens name written to EXIF instead of the rig's
+
+    def __post_init__(self) -> None:
+        if self.jpeg_geometry not in JPEG_GEOMETRIES:
+            raise ValueError(f"jpeg geometry must be one of {JPEG_GEOMETRIES}")
+
+    def focus_factors(self, seed: int, realism: Realism = Realism()) -> tuple[float, ...]:
+        """Per-sequence scaling of each term (focus distance changes the distortion)."""
+        rng = np.random.default_rng([seed, 4])
+        return tuple(1 + rng.uniform(-realism.focus, realism.focus, 3))
+
+    def geometry(
+        self, rig: Rig, focal_mm: float, size: tuple[int, int], focus: tuple[float, ...]
+    ) -> LensGeometry | None:
+        """The frame's true distortion at its optical focal length, or None for ideal frames."""
+        if self.entry is None:
+            return None
+        prior = self.entry.distortion_at(focal_mm)
+        if prior is None:
+            return None
+        terms = tuple(
+            t * c * f for t, c, f in zip(prior.terms, self.copy_factors, focus, strict=False)
+        )
+        crop = camera_crop_factor(rig.body.make, rig.body.model)
+        return LensGeometry(
+            Distortion(prior.model, terms), self.entry.normalisation(size[0], size[1], crop)
+        )
+
+
+def lens_setup(
+    rig: Rig,
+    lens: str | None,
+    seed: int,
+    jpeg_geometry: str = "raw",
+    exif_lens: str | None = None,
+    realism: Realism = Realism(),
+) -> LensSetup:
+    """`lens`: a lensfun lens name, 'none' for ideal frames, None for the rig's default."""
+    name = rig.lens.lensfun if lens is None else lens
+    if not name or name.casefold() == "none":
+        return LensSetup(None, jpeg_geometry=jpeg_geometry, exif_lens=exif_lens)
+    entry = find_lens(name, rig.body.make, rig.body.model)
+    if entry is None:
+        raise SrrawError(f"lens {name!r} is not in the lensfun database (try 'none')")
+    rng = np.random.default_rng([seed, 7])
+    copy = tuple(1 + rng.uniform(-realism.lens_copy, realism.lens_copy, 3))
+    return LensSetup(entry, copy, jpeg_geometry, exif_lens)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +224,22 @@ class RenderedFrame:
     mosaic: np.ndarray
     jpeg: bytes
     dng_meta: DngMeta
+    lens: LensGeometry | None = None
+    jpeg_geometry: str = "raw"
+    jpeg_crop_scale: float = 1.0
+
+
+def correct_jpeg(rgb: np.ndarray, lens: LensGeometry, scale: float) -> np.ndarray:
+    """What a body that corrects distortion does to its JPEG: each JPEG pixel q shows the ideal
+    point u = c + (q - c) / scale, read from the developed RAW at the lens's real position."""
+    h, w = rgb.shape[:2]
+    c = np.array(lens.norm.centre)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    ideal = (np.stack([xs, ys], axis=-1) - c) / scale + c
+    real = lens.distort(ideal).astype(np.float32)
+    return cv2.remap(
+        rgb, real[..., 0], real[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def render_frame(
@@ -171,10 +252,13 @@ def render_frame(
     realism: Realism = Realism(),
     supersample: int | None = None,
     settings: Settings | None = None,
+    lens: LensSetup = LensSetup(),
+    focus: tuple[float, ...] = (1.0, 1.0, 1.0),
 ) -> RenderedFrame:
     """Render one frame: radiance through the lens, the sensor, the camera's own JPEG.
 
-    `settings` is what the body is set to (default: the rig's exposure plan)."""
+    `settings` is what the body is set to (default: the rig's exposure plan); `lens` how the
+    lens distorts (default: ideal) and `focus` this sequence's perturbation of its terms."""
     settings = settings or Settings.of(rig)
     sensor = dataclasses.replace(sensor, iso=settings.iso)
     width, height = size
@@ -190,7 +274,8 @@ def render_frame(
     if supersample is None:
         # 2 leaves polygon edges quantised to half a pixel: a 0.1-0.3 px bias in wide frames.
         supersample = 3
-    radiance = render_radiance(scene, geometry, plan.blur_sigma_px, supersample)
+    distortion = lens.geometry(rig, plan.focal_effective_mm, size, focus)
+    radiance = render_radiance(scene, geometry, plan.blur_sigma_px, supersample, lens=distortion)
     strength = realism.vignetting * math.sqrt(reference_focal(rig) / plan.focal_effective_mm)
     radiance *= vignetting(width, height, strength)[..., None]
     rng = np.random.default_rng([seed, 3, plan.index])
@@ -203,6 +288,10 @@ def render_frame(
         sensor.wb,
         sensor.color_matrix,
     )
+    jpeg_scale = 1.0
+    if lens.jpeg_geometry == "corrected" and distortion is not None:
+        jpeg_scale = crop_scale(distortion)
+        rgb = correct_jpeg(rgb, distortion, jpeg_scale)
     ok, encoded = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:
         raise SrrawError("OpenCV could not encode the JPEG")
@@ -210,7 +299,7 @@ def render_frame(
         make=rig.body.make,
         model=rig.body.model,
         serial=f"SIM{seed:08d}",
-        lens_model=rig.lens.model,
+        lens_model=lens.exif_lens or rig.lens.model,
         focal_length_mm=plan.focal_exif_mm,
         exposure_time_s=settings.exposure_time_s,
         f_number=settings.f_number,
@@ -227,7 +316,14 @@ def render_frame(
         color_matrix1=tuple(float(v) for v in sensor.cam_from_xyz),
     )
     return RenderedFrame(
-        plan, geometry, mosaic, add_exif_to_jpeg(encoded.tobytes(), exif), dng_meta
+        plan,
+        geometry,
+        mosaic,
+        add_exif_to_jpeg(encoded.tobytes(), exif),
+        dng_meta,
+        distortion,
+        lens.jpeg_geometry,
+        jpeg_scale,
     )
 
 
@@ -250,8 +346,22 @@ def truth_record(frame: RenderedFrame) -> dict:
         "jpeg": f"{frame.plan.stem}{JPEG_SUFFIX}",
         "width": frame.geometry.width,
         "height": frame.geometry.height,
-        # Same grid for the RAW mosaic and the JPEG: pixel centres, origin top-left, y down.
+        # Scene -> the frame's *ideal* (pinhole) pixel coordinates: pixel centres, origin
+        # top-left, y down. The RAW sees them through `distortion`; see srraw/synth/truth.py.
         "scene_to_frame": [float(v) for v in frame.geometry.scene_to_frame().ravel()],
+        "distortion": _distortion_record(frame.lens),
+        "jpeg_geometry": frame.jpeg_geometry if frame.lens is not None else "raw",
+        "jpeg_crop_scale": frame.jpeg_crop_scale,
+    }
+
+
+def _distortion_record(lens: LensGeometry | None) -> dict:
+    if lens is None:
+        return {"model": "none", "terms": [], "norm_scale": None}
+    return {
+        "model": lens.distortion.model,
+        "terms": list(lens.distortion.terms),
+        "norm_scale": lens.norm.scale,  # normalised units per pixel, about the frame centre
     }
 
 
@@ -274,6 +384,7 @@ def write_sequence(
     size: tuple[int, int],
     realism: Realism = Realism(),
     on_frame: Callable[[RenderedFrame], None] | None = None,
+    lens: LensSetup = LensSetup(),
 ) -> Path:
     """Render and write every frame of one sequence, then its truth sidecar (last)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -281,8 +392,9 @@ def write_sequence(
     scene = scene_for(rig, seed, size[0])
     sensor = sensor_for(rig, seed)
     records = []
+    focus = lens.focus_factors(seed, realism)
     for plan in plan_sequence(rig, seed, start, realism):
-        frame = render_frame(rig, scene, sensor, plan, size, seed, realism)
+        frame = render_frame(rig, scene, sensor, plan, size, seed, realism, lens=lens, focus=focus)
         write_frame(frame, folder)
         records.append(truth_record(frame))
         if on_frame:
@@ -294,6 +406,15 @@ def write_sequence(
         "rig": rig.name,
         "reference_focal_mm": reference_focal(rig),
         "scene_units": "pixels of a frame at reference_focal_mm, origin on the optical axis",
+        "lens": None if lens.entry is None else lens.entry.name,
+        "lens_copy_factors": list(lens.copy_factors) if lens.entry else None,
+        "focus_factors": list(focus) if lens.entry else None,
+        "map": (
+            "JPEG-H pixel q -> RAW-L mosaic pixel: u_H = (q - c) / jpeg_crop_scale + c if "
+            "jpeg_geometry == 'corrected' else undistort_H(q); u_L = scene_to_frame[L] @ "
+            "inv(scene_to_frame[H]) @ u_H; p_L = distort_L(u_L); distort is lensfun's model "
+            "(srraw/lens.py) about c = ((W-1)/2, (H-1)/2) with r normalised by norm_scale"
+        ),
         "cfa": sensor.cfa,
         "black_level": sensor.black_level,
         "white_level": sensor.white_level,

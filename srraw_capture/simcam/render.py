@@ -11,6 +11,7 @@ from srraw.rig import Rig
 from srraw.synth.sequence import (
     Settings,
     frame_size,
+    lens_setup,
     plan_frame,
     render_frame,
     scene_for,
@@ -51,11 +52,16 @@ class Renderer:
         self.scene_seed = seed
         self._scene = scene_for(rig, seed, self.size[0])
         self._sensor = sensor_for(rig, seed)
+        # The rig's lens (its lensfun profile, this body's copy of it): frames distort as a
+        # real zoom lens does, differently at every focal length.
+        self._lens = lens_setup(rig, None, seed)
+        self._focus = self._lens.focus_factors(seed)
 
     def point_at(self, seed: int) -> None:
         """A new scene (and white balance), as when the photographer moves the tripod."""
         self._scene = scene_for(self.rig, seed, self.size[0])
         self._sensor = sensor_for(self.rig, seed)
+        self._focus = self._lens.focus_factors(seed)
         self.scene_seed = seed
 
     def render(self, shot: Shot) -> Capture:
@@ -74,6 +80,8 @@ class Renderer:
             # render_frame writes SIM{seed:08d} as the serial and draws noise per frame index.
             self.body_seed,
             settings=settings,
+            lens=self._lens,
+            focus=self._focus,
         )
         return Capture(
             dng=encode_dng(frame.mosaic, frame.dng_meta),
