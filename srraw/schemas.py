@@ -73,6 +73,7 @@ I64 = pa.int64()
 TIME = pa.timestamp("us", tz="UTC")
 F64_LIST = pa.list_(F64)
 STR_LIST = pa.list_(STR)
+I32_LIST = pa.list_(I32)
 
 
 def _file_columns(prefix: str, what: str) -> tuple[Column, ...]:
@@ -127,7 +128,7 @@ CAPTURES = Table(
 FRAMES = Table(
     name="frames",
     major=1,
-    minor=0,
+    minor=1,
     doc="One row per frame (RAW + JPEG) of a dataset, as read by `srraw prep`.",
     columns=(
         *_IDENT,
@@ -168,13 +169,79 @@ FRAMES = Table(
         Column("lens_model", STR, "lens model from EXIF"),
         Column("orientation", I32, "EXIF orientation (1 = normal)"),
         Column("capture_time", TIME, "EXIF DateTimeOriginal, camera clock taken as UTC", "UTC"),
+        # Lens geometry (minor 1). Conventions: srraw/lens.py; a point's ideal (pinhole)
+        # position u and its real position p on the RAW mosaic share the frame centre
+        # c = ((width - 1) / 2, (height - 1) / 2); r is |p - c| * distortion_norm_scale.
+        Column(
+            "lens_lensfun",
+            STR,
+            "the lensfun lens the prior came from ('Maker Model'); null when lensfun does not "
+            "know the lens",
+        ),
+        Column(
+            "distortion_model",
+            STR,
+            "lensfun model of the RAW's distortion: 'ptlens' (r_d = r_u (a r_u^3 + b r_u^2 + "
+            "c r_u + 1 - a - b - c)), 'poly3', 'poly5' or 'none'",
+        ),
+        Column(
+            "distortion_terms",
+            F64_LIST,
+            "the model's terms: a, b, c (ptlens), k1 (poly3), k1, k2 (poly5); ideal -> real",
+        ),
+        Column(
+            "distortion_norm_scale",
+            F64,
+            "normalised radius units per RAW mosaic pixel (lensfun's: 1 = half the shorter "
+            "side for a full-frame calibration)",
+            "1/px",
+        ),
+        Column(
+            "distortion_source",
+            STR,
+            "where the terms come from: 'lensfun' (database prior only), 'measured' (from the "
+            "images, no prior), 'lensfun+measured' (prior refined from the images) or 'none'",
+        ),
+        Column(
+            "distortion_max_px",
+            F64,
+            "largest |real - ideal| displacement over the frame (at its corners)",
+            "RAW px",
+        ),
+        Column(
+            "jpeg_geometry",
+            STR,
+            "the JPEG's grid, measured against its own RAW: 'raw' (the RAW's distorted grid) "
+            "or 'corrected' (the body undistorted it)",
+        ),
+        Column(
+            "jpeg_scale",
+            F64,
+            "JPEG px per RAW px about the centres: q = c_jpeg + jpeg_scale (x - c) + offset, "
+            "x = the RAW pixel ('raw') or its ideal position ('corrected'); > 1 is a crop",
+            "x",
+        ),
+        Column("jpeg_offset_x", F64, "offset of that map, x", "JPEG px"),
+        Column("jpeg_offset_y", F64, "offset of that map, y", "JPEG px"),
+        Column(
+            "jpeg_geometry_residual_px",
+            F64,
+            "median residual of the JPEG-vs-RAW fit; null when it could not be measured",
+            "JPEG px",
+        ),
+        Column(
+            "makernote_distortion_correction",
+            STR,
+            "the body's distortion-correction setting as its maker note states it ('on' or "
+            "'off'); null when the maker note does not say",
+        ),
     ),
 )
 
 PAIRS = Table(
     name="pairs",
     major=1,
-    minor=0,
+    minor=1,
     doc=(
         "One row per training pair: RAW of the short-focal frame L (input) and JPEG of the "
         "long-focal frame H (target), for zoom factor `zoom`."
@@ -213,7 +280,24 @@ PAIRS = Table(
             F64_LIST,
             "3x3 matrix, 9 values row-major: pixel coordinates of the JPEG of H -> pixel "
             "coordinates of the RAW mosaic of L; origin at the centre of the top-left pixel, "
-            "x right, y down",
+            "x right, y down. With a grid: the least-squares similarity to its nodes",
+        ),
+        Column(
+            "h_to_l_grid",
+            F64_LIST,
+            "the full, non-rigid map (lens distortion of both frames, JPEG geometry): the "
+            "row-major flattening of a (ny, nx, 2) array; node (i, j) sits at JPEG-H pixel "
+            "(x = j (W_H - 1) / (nx - 1), y = i (H_H - 1) / (ny - 1)) and holds the RAW-L mosaic "
+            "pixel (x, y) that this target pixel images; read bilinearly between nodes (within "
+            "0.02 H px of the full model). Null: use h_to_l. Reader: srraw.pairmap.PairMap",
+            "L mosaic px",
+        ),
+        Column("h_to_l_grid_shape", I32_LIST, "[ny, nx] of h_to_l_grid", "nodes"),
+        Column(
+            "map_model",
+            STR,
+            "how the pair's map was built: 'lens' (per-frame distortion + similarity, fitted "
+            "over the sequence) or 'similarity' (h_to_l alone)",
         ),
         Column("scale", F64, "scale of h_to_l: sqrt(|det| of its 2x2 part), L px per H px", "x"),
         Column(
