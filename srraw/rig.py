@@ -243,21 +243,37 @@ def parse_rig(data: dict, path: Path) -> Rig:
     )
 
 
-def resolve_rig_path(spec: str | os.PathLike[str]) -> Path:
-    """A rig file path, or the name of a shipped profile ('simulated' -> rigs/simulated.toml)."""
+def _profile_name(path: Path) -> str | None:
+    try:
+        name = tomllib.loads(path.read_text(encoding="utf-8")).get("name")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def resolve_rig_path(spec: str | os.PathLike[str], search: tuple[Path, ...] = ()) -> Path:
+    """A rig file path, or a profile's name: the file stem or the `name` inside, among the
+    shipped profiles ('simulated' -> rigs/simulated.toml) and then the `search` folders (a
+    dataset keeps the profiles it was shot with)."""
     path = Path(spec)
     if path.is_file():
         return path
-    shipped = RIGS_DIR / f"{Path(spec).name.removesuffix('.toml')}.toml"
-    if shipped.is_file():
-        return shipped
+    stem = path.name.removesuffix(".toml")
+    folders = (RIGS_DIR, *search)
+    for folder in folders:
+        if (folder / f"{stem}.toml").is_file():
+            return folder / f"{stem}.toml"
+    for folder in folders:
+        for candidate in sorted(folder.glob("*.toml")):
+            if _profile_name(candidate) == stem:
+                return candidate
     names = ", ".join(sorted(p.stem for p in RIGS_DIR.glob("*.toml")))
     raise SrrawError(f"no such rig profile (shipped profiles: {names})", path)
 
 
-def load_rig(spec: str | os.PathLike[str]) -> Rig:
-    """Load and validate a rig profile by path or shipped name."""
-    path = resolve_rig_path(spec)
+def load_rig(spec: str | os.PathLike[str], search: tuple[Path, ...] = ()) -> Rig:
+    """Load and validate a rig profile by path or name (see resolve_rig_path)."""
+    path = resolve_rig_path(spec, search)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -97,7 +97,7 @@ _IDENT = (
 CAPTURES = Table(
     name="captures",
     major=1,
-    minor=0,
+    minor=1,
     doc="One row per frame of a capture session, rebuilt from the session journals.",
     columns=(
         *_IDENT,
@@ -122,6 +122,13 @@ CAPTURES = Table(
         *_file_columns("jpeg", "the camera JPEG"),
         Column("captured_at", TIME, "when the frame was safely on disk", "UTC"),
         Column("attempts", I32, "captures taken for this frame, retakes included", "count"),
+        Column(
+            "qa_verdict",
+            STR,
+            "the sequence's field check: 'usable', 'usable with doubts', 'not usable' or "
+            "'field check failed'; null: not checked (--no-qa, or not yet)",
+        ),
+        Column("qa_problems", STR_LIST, "the field check's reasons, in words; null: not checked"),
     ),
 )
 

@@ -99,6 +99,14 @@ import click
     is_flag=True,
     help="Only rebuild OUT/captures.parquet from the session journals (no camera).",
 )
+@click.option(
+    "--abandon",
+    "abandon_seq",
+    metavar="SEQ",
+    default=None,
+    help="Only set sequence SEQ aside (no camera): journalled, its files moved to "
+    "OUT/.srraw/abandoned/, never deleted; the next run starts a new sequence.",
+)
 def capture(
     rig_spec: str,
     out: Path,
@@ -115,6 +123,7 @@ def capture(
     max_attempts: int,
     settle: float,
     rebuild: bool,
+    abandon_seq: str | None,
 ) -> None:
     """Capture zoom sequences (one scene, every focal length of the rig) into OUT.
 
@@ -126,10 +135,15 @@ def capture(
     """
     from srraw.rig import load_rig
     from srraw_capture.guide import Console
-    from srraw_capture.journal import rebuild_captures
+    from srraw_capture.journal import RIGS_KEPT, rebuild_captures
     from srraw_capture.session import Options, Session
 
-    rig = load_rig(rig_spec)
+    rig = load_rig(rig_spec, search=(out / RIGS_KEPT,))
+    if abandon_seq is not None:
+        from srraw_capture.aside import abandon
+
+        click.echo(abandon(out, abandon_seq))
+        return
     if rebuild:
         path = rebuild_captures(out)
         click.echo(f"rebuilt {path}")

@@ -111,7 +111,8 @@ def fetch_frame(call, folder: Path, frame: int, card: list[CardFile]) -> Fetched
 def remove_stale_temps(root: Path) -> int:
     """Temporary files a killed session left beside frames; returns how many were removed."""
     count = 0
-    for path in root.glob(f"[0-9]*/.*{TMP_SUFFIX}"):
+    patterns = (f"[0-9]*/.*{TMP_SUFFIX}", f".srraw/reshoot/*/.*{TMP_SUFFIX}")
+    for path in (p for pattern in patterns for p in root.glob(pattern)):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             count += 1

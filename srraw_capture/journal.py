@@ -10,13 +10,18 @@ One journal per session, `DATASET/.srraw/journal-<session>.jsonl`. Records (fiel
     card_deleted   its card files were deleted after that
     frame_failed   the frame could not be taken (a failed row until it is retaken)
     qa             the field QA verdict of a finished sequence
-    reshoot        the photographer chose to shoot the sequence again: its frames are pending
-    sequence_done  every frame of the sequence is on disk
+    reshoot        the photographer chose to shoot the sequence again: its frames are pending,
+                   shot into a fresh folder (`folder`) while the first take stays in place
+    reshoot_swap   the reshoot is complete: the first take goes `aside`, the new one in place
+    abandon        the sequence is set aside (its folders moved under `aside`, never deleted)
+    sequence_done  every frame of the sequence is on disk (`qa_due`: a field check follows)
     stop           the session ended, and why
 
 Replaying every journal in session order gives `DatasetState`; `captures.parquet` is built
 from that alone, so it can always be rebuilt. A torn last line (power cut while appending) is
-ignored: the record it would have written was not yet acted on.
+ignored: the record it would have written was not yet acted on. Folder moves (reshoot_swap,
+abandon) are journalled before they are made; `DatasetState.moves` lists them, and
+`aside.finish_moves` completes any that an interruption left half done.
 """
 
 from __future__ import annotations
@@ -34,6 +39,14 @@ from srraw.files import fsync_dir
 
 STATE_DIR = ".srraw"
 CAPTURES = "captures.parquet"
+RIGS_KEPT = f"{STATE_DIR}/rigs"  # copies of the rig profiles the dataset was shot with
+# The field check's verdicts (qa.QaResult.verdict) in the photographer's words.
+QA_VERDICTS = {
+    "good": "usable",
+    "flagged": "usable with doubts",
+    "bad": "not usable",
+    "error": "field check failed",
+}
 
 
 def utc_now() -> str:
@@ -123,9 +136,20 @@ class SequenceState:
     focal_lengths_mm: list[float]
     camera_serial: str | None = None
     camera_model: str | None = None
+    rig_file: str | None = None  # the profile it was shot with, kept in DATASET/.srraw/rigs
     done: bool = False
     qa: dict | None = None
+    qa_due: bool = False  # finished, and a field check is owed (it was killed mid-way?)
+    abandoned: bool = False
+    reshoot_folder: str | None = None  # a reshoot in progress shoots here (relative)
+    previous: dict[int, dict] | None = None  # the first take's rows while it is reshot
+    previous_qa: dict | None = None  # and its field check
     frames: dict[int, FrameState] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> str:
+        """Where its frames are being written, relative to the dataset root."""
+        return self.reshoot_folder or self.name
 
     def next_frame(self) -> FrameState | None:
         """The first frame that is not safely on disk."""
@@ -139,10 +163,16 @@ class SequenceState:
 class DatasetState:
     sequences: dict[str, SequenceState] = field(default_factory=dict)
     sessions: list[dict] = field(default_factory=list)
+    moves: list[tuple[str, str]] = field(default_factory=list)  # journalled folder renames
 
-    def unfinished(self) -> SequenceState | None:
-        """The sequence a new session resumes: started and not done (the latest if several)."""
-        open_ = [s for s in self.sequences.values() if not s.done]
+    def unfinished(self, qa: bool = True) -> SequenceState | None:
+        """The sequence a new session resumes: started and not done, or done with its field
+        check still owed (with `qa`); never one set aside. The latest if several."""
+        open_ = [
+            s
+            for s in self.sequences.values()
+            if not s.abandoned and (not s.done or (qa and s.qa_due and s.qa is None))
+        ]
         return open_[-1] if open_ else None
 
     def next_name(self, root: Path) -> str:
@@ -175,18 +205,32 @@ def apply(state: DatasetState, record: dict) -> None:
             state.sequences[name] = seq
         seq.camera_serial = seq.camera_serial or record.get("camera_serial")
         seq.camera_model = seq.camera_model or record.get("camera_model")
+        seq.rig_file = seq.rig_file or record.get("rig_file")
     elif kind == "reshoot":
         seq = state.sequences.get(record["sequence"])
         if seq is not None:
-            seq.done, seq.qa = False, None
+            if record.get("folder"):
+                if seq.previous is None:
+                    seq.previous = {i: f.row for i, f in seq.frames.items() if f.row}
+                    seq.previous_qa = seq.qa
+                seq.reshoot_folder = record["folder"]
+            seq.done, seq.qa, seq.qa_due = False, None, False
             for frame in seq.frames.values():
                 frame.status, frame.error, frame.row, frame.attempts = "pending", None, None, 0
+    elif kind == "reshoot_swap":
+        if seq := state.sequences.get(record["sequence"]):
+            _swap_paths(seq, record["folder"])
+            state.moves += [(seq.name, record["aside"]), (record["folder"], seq.name)]
+    elif kind == "abandon":
+        if seq := state.sequences.get(record["sequence"]):
+            seq.abandoned = True
+            state.moves += [(f, f"{record['aside']}/{Path(f).name}") for f in record["folders"]]
     elif kind == "sequence_done":
         if seq := state.sequences.get(record["sequence"]):
-            seq.done = True
+            seq.done, seq.qa_due = True, bool(record.get("qa_due"))
     elif kind == "qa":
         if seq := state.sequences.get(record["sequence"]):
-            seq.qa = record
+            seq.qa, seq.qa_due = record, False
     elif (frame := _frame(state, record)) is not None:
         if kind == "capture":
             frame.attempts = max(frame.attempts, int(record.get("attempt", 0)))
@@ -201,6 +245,19 @@ def apply(state: DatasetState, record: dict) -> None:
             frame.card_on_disk = []
         elif kind == "frame_failed" and not frame.ok:
             frame.status, frame.error = "failed", record.get("error")
+
+
+def _swap_paths(seq: SequenceState, folder: str) -> None:
+    """The reshoot's rows now name the sequence folder (its files were moved there)."""
+    for frame in seq.frames.values():
+        if frame.row is None:
+            continue
+        row = dict(frame.row)
+        for key in ("raw_path", "jpeg_path"):
+            if isinstance(row.get(key), str) and row[key].startswith(folder + "/"):
+                row[key] = seq.name + row[key][len(folder) :]
+        frame.row = row
+    seq.reshoot_folder, seq.previous, seq.previous_qa = None, None, None
 
 
 def journal_files(root: Path) -> list[Path]:
@@ -257,17 +314,34 @@ _ROW_KEYS = (
 )
 
 
+def _ok_row(row: dict) -> dict:
+    out = {k: row.get(k) for k in _ROW_KEYS}
+    out["status"], out["captured_at"] = "ok", dt.datetime.fromisoformat(row["t"])
+    return out
+
+
 def capture_rows(state: DatasetState) -> list[dict]:
-    """One captures row per planned frame of every sequence: ok, pending or failed."""
+    """One captures row per planned frame of every sequence: ok, pending or failed.
+
+    A sequence set aside has no rows; one being reshot keeps its first take's rows (those
+    files are still in its folder) until the reshoot is complete and swapped in."""
     rows = []
     for name in sorted(state.sequences):
         seq = state.sequences[name]
+        if seq.abandoned:
+            continue
+        qa = seq.previous_qa if seq.previous else seq.qa
+        verdict = {
+            "qa_verdict": QA_VERDICTS.get(qa.get("verdict", ""), qa.get("verdict")) if qa else None,
+            "qa_problems": list(qa.get("problems") or []) if qa else None,
+        }
         for index in sorted(seq.frames):
             frame = seq.frames[index]
-            row: dict = {"sequence": name, "frame": index, "status": frame.status}
-            if frame.ok and frame.row is not None:
-                row.update({k: frame.row.get(k) for k in _ROW_KEYS})
-                row["captured_at"] = dt.datetime.fromisoformat(frame.row["t"])
+            row: dict = {"sequence": name, "frame": index, "status": frame.status, **verdict}
+            if seq.previous and index in seq.previous:
+                row.update(_ok_row(seq.previous[index]))
+            elif frame.ok and frame.row is not None:
+                row.update(_ok_row(frame.row))
             else:
                 row.update(
                     rig=seq.rig,

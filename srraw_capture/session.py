@@ -13,17 +13,20 @@ Order of a frame, and why:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from srraw.errors import SrrawError
+from srraw.files import atomic_write_bytes, relative_to_root
 from srraw.rig import Rig
-from srraw_capture import body, guide
+from srraw_capture import aside, body, guide
 from srraw_capture.camera import CameraError, CameraInfo, CardFile
 from srraw_capture.download import Timer, fetch_frame, remove_stale_temps
 from srraw_capture.guide import Console
 from srraw_capture.journal import (
+    RIGS_KEPT,
     DatasetLock,
     DatasetState,
     FrameState,
@@ -84,6 +87,7 @@ class Session:
         self.console = console
         self.state = DatasetState()
         self.journal: Journal | None = None
+        self.session_id = new_session_id()
         self.worker = CameraWorker(opts.camera)
         self.info: CameraInfo | None = None
         self.summary = Summary()
@@ -162,6 +166,8 @@ class Session:
         lock = DatasetLock(self.root)
         try:
             self.state = load_state(self.root)
+            if moved := aside.finish_moves(self.root, self.state):
+                self.console.line(f"finished {moved} folder move(s) an earlier session began")
             if removed := remove_stale_temps(self.root):
                 self.console.line(f"removed {removed} partial download(s) of an earlier session")
             self._run()
@@ -196,7 +202,7 @@ class Session:
             raise SrrawError(f"cannot open the camera: {exc.message}", opts.camera) from None
         how = " (the first camera libgphoto2 detected)" if info.autodetected else ""
         self.console.line(f"camera: {info.model} serial {info.serial or '?'} on {info.port}{how}")
-        self.journal = Journal(self.root, new_session_id())
+        self.journal = Journal(self.root, self.session_id)
         self.record(
             "session",
             rig=self.rig.name,
@@ -205,7 +211,7 @@ class Session:
             port=info.port,
         )
         self._settle_card()
-        resume = self.state.unfinished()
+        resume = self.state.unfinished(qa=opts.qa)
         if resume is not None:
             self._check_resumable(resume)
         self._setup_body()
@@ -224,20 +230,26 @@ class Session:
         )
 
     def _check_resumable(self, seq: SequenceState) -> None:
-        if seq.rig and seq.rig != self.rig.name:
+        frame = seq.next_frame()
+        unfinished = (
+            f"sequence {seq.name} is unfinished ({seq.ok_count()} of {len(seq.frames)} frames "
+            "on disk)"
+        )
+        aside_text = f"or set it aside with --abandon {seq.name} (its files are kept)"
+        if frame is not None and seq.rig and seq.rig != self.rig.name:
             raise SrrawError(
-                f"sequence {seq.name} is unfinished and was shot with rig '{seq.rig}': "
-                f"resume it with --rig {seq.rig}",
+                f"{unfinished} and was shot with rig '{seq.rig}': resume it with "
+                f"--rig {seq.rig}, {aside_text}",
                 self.root,
             )
         assert self.info is not None
-        if seq.camera_serial and self.info.serial and seq.camera_serial != self.info.serial:
+        serial = self.info.serial
+        if frame is not None and seq.camera_serial and serial and seq.camera_serial != serial:
             raise SrrawError(
-                f"sequence {seq.name} is unfinished and was shot on the body with serial "
-                f"{seq.camera_serial}; this is {self.info.serial}: connect that body to resume",
+                f"{unfinished} and was shot on the body with serial {seq.camera_serial}; this "
+                f"is {serial}: connect that body to resume it, {aside_text}",
                 self.root,
             )
-        frame = seq.next_frame()
         at = f"frame {frame.frame}" if frame else "its field check"
         self.console.line(
             f"resuming sequence {seq.name} at {at} "
@@ -308,11 +320,26 @@ class Session:
             "sequence",
             sequence=name,
             rig=self.rig.name,
+            rig_file=self._keep_rig(),
             focal_lengths_mm=list(self.rig.focal_lengths_mm),
             camera_model=self.info.model,
             camera_serial=self.info.serial,
         )
         return self.state.sequences[name]
+
+    def _keep_rig(self) -> str | None:
+        """A copy of the rig profile in DATASET/.srraw/rigs: `--rig NAME` finds it to resume,
+        wherever the original file went."""
+        if self.rig.path is None:
+            return None
+        data = self.rig.path.read_bytes()
+        folder = self.root / RIGS_KEPT
+        target = folder / f"{self.rig.name}.toml"
+        if target.is_file() and target.read_bytes() != data:
+            target = folder / f"{self.rig.name}-{hashlib.sha256(data).hexdigest()[:8]}.toml"
+        if not target.is_file():
+            atomic_write_bytes(target, data)
+        return relative_to_root(target, self.root)
 
     # ---- a sequence ---------------------------------------------------------------------
 
@@ -325,16 +352,27 @@ class Session:
                     self._shoot_frame(seq, frame)
                     self.console.advance()
             self.console.close_bar()
+            if seq.reshoot_folder is not None:
+                self._swap_reshoot(seq)
             if not seq.done:
-                self.record("sequence_done", sequence=seq.name)
+                self.record("sequence_done", sequence=seq.name, qa_due=self.opts.qa)
             with contextlib.suppress(SrrawError):
                 rebuild_captures(self.root, self.state)
             if seq.name not in self.summary.sequences:
                 self.summary.sequences.append(seq.name)
             if not self.opts.qa or not self._field_qa(seq):
                 return
-            self.record("reshoot", sequence=seq.name)
+            folder = f"{aside.RESHOOTS}/{seq.name}-{self.session_id}"
+            self.record("reshoot", sequence=seq.name, folder=folder)
             self.console.line(f"reshooting sequence {seq.name}")
+
+    def _swap_reshoot(self, seq: SequenceState) -> None:
+        """The reshoot is whole: the first take goes aside (kept), the new one in its place."""
+        folder = seq.reshoot_folder
+        rejected = f"{aside.REJECTED}/{seq.name}-{self.session_id}"
+        self.record("reshoot_swap", sequence=seq.name, folder=folder, aside=rejected)
+        aside.finish_moves(self.root, self.state)
+        self.console.line(f"{seq.name}: reshoot complete; the first take is kept in {rejected}")
 
     def _field_qa(self, seq: SequenceState) -> bool:
         """Run the field QA; True when the photographer wants a reshoot."""
@@ -471,7 +509,7 @@ class Session:
         kinds = {file_kind(c.name) for c in card}
         want = {"raw", "jpeg"} if self.rig.exposure.raw_plus_jpeg else {"raw"}
         with timer.step("download"):
-            fetched = fetch_frame(self.call, self.root / seq.name, frame.frame, card)
+            fetched = fetch_frame(self.call, self.root / seq.folder, frame.frame, card)
         try:
             with timer.step("verify"):
                 verdict = verify_frame(

@@ -179,11 +179,12 @@ def test_end_to_end_two_sequences_then_prep(tmp_path, home):
         assert row.attempts == 1 and row.rig == "simulated-power"
     assert status["objects"] == [] and status["captures"] == 14  # deleted from the card
     # The journals alone rebuild the same manifest.
-    before = df.drop(columns=[]).to_dict("list")
+    before = df.to_json(orient="records", date_format="iso")
     (out / "captures.parquet").unlink()
     rebuilt = run_srraw("capture", "--rig", "simulated-power", "--out", str(out), "--rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert captures(out).to_dict("list") == before
+    assert captures(out).to_json(orient="records", date_format="iso") == before
+    assert set(df.qa_verdict) == {"usable"}
     # Large frames are field-checked on reduced proxies (same CFA, same EXIF) that prep reads;
     # 192x128 frames shrunk further are too small to judge, so only the path is checked here.
     proxied = qa.check_sequence(out, "00001", max_pixels=16_000)

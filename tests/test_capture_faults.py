@@ -20,6 +20,7 @@ from tests.test_capture_helpers import (
     captures,
     file_hashes,
     free_port,
+    journal_records,
     run_capture,
     simcam,
 )
@@ -37,15 +38,6 @@ def home(tmp_path: Path) -> Path:
 def _frame_done(cap: Capture, frame: int, timeout: float = 60):
     """Wait for the status line of `frame` (of sequence 00001)."""
     return cap.wait_for(rf"^00001 frame {frame}/7(?: \(attempt \d+\))?: .* ok \(", timeout)
-
-
-def _journal_records(out: Path, kind: str) -> list[dict]:
-    return [
-        rec
-        for path in sorted((out / ".srraw").glob("journal-*.jsonl"))
-        for line in path.read_text().splitlines()
-        if line.strip() and (rec := json.loads(line))["type"] == kind
-    ]
 
 
 def _ok_frames(out: Path) -> int:
@@ -85,7 +77,7 @@ def test_connection_dropped_mid_transfer(tmp_path, home):
     after = file_hashes(out / "00001")
     assert {k: after[k] for k in before} == before  # frames 1-3 untouched
     assert list(captures(out).attempts) == [1] * 7  # nothing retaken: fetched from the card
-    assert _journal_records(out, "retake") == []
+    assert journal_records(out, "retake") == []
     assert status["objects"] == []  # every card file deleted once on disk
 
 
@@ -177,7 +169,7 @@ def test_ctrl_c_in_the_middle(tmp_path, home):
         done = _ok_frames(out)
         assert 3 <= done < 7
         before = file_hashes(out / "00001")
-        stops = _journal_records(out, "stop")
+        stops = journal_records(out, "stop")
         assert stops and stops[-1]["reason"] == "interrupted"
         cap2, rc2 = run_capture(out, sim.port_path, home, "--no-qa")
     finally:

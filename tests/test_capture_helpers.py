@@ -3,6 +3,7 @@ its lines as they come, play the photographer on the simulated camera's control 
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -168,6 +169,16 @@ def assert_sequence_complete(out: Path, sequence: str, frames: int = 7) -> None:
         assert row.raw_path == f"{sequence}/{row.frame:05d}.DNG"
         assert row.jpeg_path == f"{sequence}/{row.frame:05d}.JPG"
     assert not list(out.glob("*/.*.tmp")), "temporary files left behind"
+
+
+def journal_records(out: Path, kind: str) -> list[dict]:
+    """Every journal record of one type, oldest session first."""
+    return [
+        rec
+        for path in sorted((out / ".srraw").glob("journal-*.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip() and (rec := json.loads(line))["type"] == kind
+    ]
 
 
 def file_hashes(folder: Path) -> dict[str, str]:

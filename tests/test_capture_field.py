@@ -1,0 +1,144 @@
+"""The field problems of a day's shoot (issue 10), each against the simulated camera through the
+real libgphoto2: a dataset stuck behind an unfinished sequence, a field check killed mid-way, a
+reshoot killed mid-way, shots left on the card, a slow body, the battery, a busy body,
+libgphoto2's own stderr, and what the photographer reads."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from srraw.files import sha256_file
+from srraw_prep.discover import discover_folders
+from tests.test_capture_helpers import (
+    Capture,
+    assert_sequence_complete,
+    capture_args,
+    captures,
+    file_hashes,
+    journal_records,
+    run_capture,
+    simcam,
+)
+
+gp = pytest.importorskip("gphoto2")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+def _kill(cap: Capture) -> None:
+    """SIGKILL the controller, its camera worker and its field check: a laptop that dies."""
+    os.killpg(cap.proc.pid, signal.SIGKILL)
+    cap.proc.wait(30)
+
+
+def _custom_rig(tmp_path: Path) -> Path:
+    """The power-zoom simulated rig under another name, in a file of the user's own."""
+    text = (ROOT / "rigs" / "simulated-power.toml").read_text()
+    path = tmp_path / "rigs" / "my-body.toml"
+    path.parent.mkdir()
+    path.write_text(text.replace('name = "simulated-power"', 'name = "my-power"'))
+    return path
+
+
+def test_stuck_sequence_way_forward_and_abandon(tmp_path, home):
+    """A rig fails at frame 3 (the body refuses the zoom): the unfinished sequence must not
+    block the dataset. Another rig is refused with both ways forward; `--rig NAME` resolves the
+    name it suggests; `--abandon` sets the sequence aside (files kept, journalled) and the next
+    run starts a new sequence."""
+    sim = simcam(home)
+    out = tmp_path / "dataset"
+    rig = _custom_rig(tmp_path)
+    try:
+        cap = Capture(capture_args(out, sim.port_path, "--no-qa", rig=str(rig)), home)
+        cap.wait_for(r"^00001 frame 2/7: .* ok \(")
+        sim.command("refuse focallength invalid")
+        assert cap.finish() == 2, cap.output
+        kept = file_hashes(out / "00001")
+        frames = len(kept) // 2
+        assert 2 <= frames < 7
+        sim.command("allow focallength")
+        other, rc = run_capture(out, sim.port_path, home, "--no-qa")
+        assert rc == 2, other.output
+        error = other.stderr.strip().splitlines()[-1]
+        assert f"sequence 00001 is unfinished ({frames} of 7 frames on disk)" in error, error
+        assert "--rig my-power" in error and "--abandon 00001" in error, error
+        assert "Traceback" not in other.stderr
+        # The name it suggests resolves (the dataset keeps the profile it was shot with).
+        abandon, rc = run_capture(out, sim.port_path, home, "--abandon", "00001", rig="my-power")
+        assert rc == 0, abandon.output
+        assert "sequence 00001 set aside" in abandon.output
+        assert not (out / "00001").exists()
+        (aside,) = (out / ".srraw" / "abandoned").iterdir()
+        assert file_hashes(aside / "00001") == kept  # moved, never deleted
+        assert [r["sequence"] for r in journal_records(out, "abandon")] == ["00001"]
+        fresh, rc = run_capture(out, sim.port_path, home, "--no-qa")
+    finally:
+        sim.stop()
+    assert rc == 0, fresh.output
+    assert "resuming" not in fresh.output
+    assert_sequence_complete(out, "00002")
+    assert set(captures(out).sequence) == {"00002"}  # the set-aside sequence is no dataset row
+
+
+def test_field_check_killed_is_redone_on_resume(tmp_path, home):
+    """The laptop dies during the field check: the next run redoes it (and shoots nothing new
+    for it), and captures.parquet carries its verdict."""
+    sim = simcam(home)
+    out = tmp_path / "dataset"
+    try:
+        cap = Capture(capture_args(out, sim.port_path), home)
+        cap.wait_for(r"^00001: field check \(srraw prep at low resolution\) \.\.\.$")
+        _kill(cap)
+        assert journal_records(out, "qa") == []
+        again, rc = run_capture(out, sim.port_path, home)
+    finally:
+        sim.stop()
+    assert rc == 0, again.output
+    assert "resuming sequence 00001 at its field check" in again.output
+    assert "00001: field check: usable (" in again.output, again.output
+    assert "frame 1/7" not in again.output and not (out / "00002").exists()
+    df = captures(out)
+    assert df.qa_verdict.tolist() == ["usable"] * 7
+
+
+def test_reshoot_killed_midway_never_mixes_frames(tmp_path, home):
+    """The subject moves after frame 3, the field check rejects the sequence and --reshoot
+    shoots it again; the laptop dies at the reshoot's frame 3. The folder still holds the first
+    take whole (prep sees no mix); the next run finishes the reshoot, and only then are the old
+    frames moved aside (kept, not deleted) and the new ones put in their place."""
+    sim = simcam(home)
+    out = tmp_path / "dataset"
+    try:
+        cap = Capture(capture_args(out, sim.port_path, "--reshoot"), home)
+        cap.wait_for(r"^00001 frame 3/7: .* ok \(")
+        assert sim.command("scene 7") == "ok scene 7"
+        cap.wait_for(r"^reshooting sequence 00001$")
+        cap.wait_for(r"^00001 frame 3/7: .* ok \(")
+        _kill(cap)
+        first = {(r["frame"], r["raw_sha256"]) for r in journal_records(out, "frame")[:7]}
+        on_disk = {(int(p.stem), sha256_file(p)) for p in sorted((out / "00001").glob("0*.DNG"))}
+        assert on_disk == first  # the first take, whole: no new frame beside old ones
+        (seq,) = discover_folders(out)
+        assert seq.sequence == "00001" and len(seq.frames) == 7
+        again, rc = run_capture(out, sim.port_path, home)
+    finally:
+        sim.stop()
+    assert rc == 0, again.output
+    assert "field check: usable (" in again.output, again.output
+    assert_sequence_complete(out, "00001")
+    second = {(r["frame"], r["raw_sha256"]) for r in journal_records(out, "frame")[7:]}
+    assert {(r.frame, r.raw_sha256) for r in captures(out).itertuples()} == second
+    assert not second & first
+    rejected = list((out / ".srraw" / "rejected").glob("*/0*.DNG"))
+    assert {(int(p.stem), sha256_file(p)) for p in rejected} == first
+    assert [s.sequence for s in discover_folders(out)] == ["00001"]
