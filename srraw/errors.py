@@ -14,4 +14,5 @@ class SrrawError(click.ClickException):
 
     def __init__(self, message: str, path: str | os.PathLike[str] | None = None) -> None:
         self.path = None if path is None else os.fspath(path)
+        self.reason = message  # the problem alone, without the path
         super().__init__(f"{self.path}: {message}" if self.path else message)

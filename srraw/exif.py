@@ -117,3 +117,48 @@ def read_exif(path: str | os.PathLike[str]) -> Exif:
     except Exception as exc:  # exifread raises assorted errors on damaged files
         raise SrrawError(f"damaged EXIF ({type(exc).__name__}: {exc})", path) from exc
     return exif_from_tags(tags)
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+# A JPEG may be cropped or downscaled from the sensor, never larger than it (beyond edge pixels).
+_SIZE_MARGIN = 1.02
+_TIME_TOLERANCE = dt.timedelta(seconds=1)
+_FOCAL_TOLERANCE = 0.01
+
+
+def shot_mismatches(
+    raw: Exif,
+    jpeg: Exif,
+    raw_size: tuple[int, int] | None = None,
+    jpeg_size: tuple[int, int] | None = None,
+) -> list[str]:
+    """Why a RAW and a JPEG cannot be the same shot: what both record and disagree on.
+
+    A field one of them lacks is not compared. Sizes are (width, height) as stored; the JPEG
+    may be turned by 90 degrees.
+    """
+    problems = []
+    for name in ("make", "model", "serial"):
+        a, b = getattr(raw, name), getattr(jpeg, name)
+        if a and b and not _same_text(a, b):
+            problems.append(f"{name} {a!r} vs {b!r}")
+    times = (raw.capture_time, jpeg.capture_time)
+    if all(times) and abs(times[0] - times[1]) > _TIME_TOLERANCE:
+        problems.append(f"capture time {times[0]} vs {times[1]}")
+    focals = (raw.focal_length_mm, jpeg.focal_length_mm)
+    if all(focals) and abs(focals[0] / focals[1] - 1) > _FOCAL_TOLERANCE:
+        problems.append(f"focal length {raw.focal_length_mm:g} mm vs {jpeg.focal_length_mm:g} mm")
+    if raw_size and jpeg_size:
+        rw, rh = raw_size
+        if not any(
+            jw <= rw * _SIZE_MARGIN and jh <= rh * _SIZE_MARGIN
+            for jw, jh in (jpeg_size, jpeg_size[::-1])
+        ):
+            problems.append(
+                f"JPEG {jpeg_size[0]}x{jpeg_size[1]} is larger than the RAW's "
+                f"{raw_size[0]}x{raw_size[1]} sensor area"
+            )
+    return problems

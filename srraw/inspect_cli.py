@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from srraw.content import check_jpeg_content
 from srraw.errors import SrrawError
 from srraw.exif import Exif, read_exif
 from srraw.raw import JPEG_SUFFIXES, read_raw
@@ -18,6 +19,7 @@ def _exif_lines(exif: Exif) -> list[str]:
 
 def inspect_jpeg(path: Path) -> list[str]:
     """EXIF of a JPEG; one without any EXIF is an error (the pipeline needs its focal length)."""
+    check_jpeg_content(path)
     exif = read_exif(path)
     if all(value is None for value in vars(exif).values()):
         raise SrrawError("JPEG has no EXIF: focal length and exposure are unknown", path)

@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+_WATCH_SECONDS = 1.0
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        threading.Event().wait(_WATCH_SECONDS)
+    os._exit(1)
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: end this process when `parent` dies, even by kill -9.
+
+    A killed parent runs no cleanup, so its pool workers (and through them the resource
+    tracker, which exits once every holder of its pipe is gone) would run on orphaned.
+    Linux delivers SIGKILL through prctl(PR_SET_PDEATHSIG); elsewhere, and for a parent that
+    died before this ran, a daemon thread notices the new parent id.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
 def run_local(fn: Callable[..., Any], tasks: Iterable[tuple], jobs: int) -> Iterator[Any]:
@@ -21,7 +52,12 @@ def run_local(fn: Callable[..., Any], tasks: Iterable[tuple], jobs: int) -> Iter
         return
     # spawn, not fork: workers start clean of the parent's threads (tqdm) and OpenCV state.
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
     pending: set[Future] = set()
     queue = iter(tasks)
     try:

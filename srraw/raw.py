@@ -14,6 +14,7 @@ import numpy as np
 import rawpy
 
 from srraw.cfa import layout_from_rawpy
+from srraw.content import check_raw_content
 from srraw.errors import SrrawError
 from srraw.exif import Exif, read_exif
 
@@ -148,6 +149,7 @@ def read_raw(
     path = Path(path)
     if not path.is_file():
         raise SrrawError("no such file", path)
+    check_raw_content(path)  # LibRaw would call an empty or text file 'damaged RAW data'
     jpeg_path = Path(jpeg) if jpeg is not None else paired_jpeg(path)
     try:
         with _libraw_stderr() as said, rawpy.imread(str(path)) as raw:

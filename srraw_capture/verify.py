@@ -44,7 +44,7 @@ def verify_frame(
     try:
         shot = read_shot(raw, jpeg)
     except SrrawError as exc:
-        detail = exc.message.removeprefix(f"{exc.path}: ") if exc.path else exc.message
+        detail = exc.reason
         return Verdict(None, damaged=f"damaged file ({detail})")
     return Verdict(
         shot,

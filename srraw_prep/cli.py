@@ -85,6 +85,7 @@ import click
     help="Dask scheduler (tcp://HOST:8786); without it, --executor dask starts a "
     "LocalCluster of --jobs workers.",
 )
+@click.option("--no-progress", is_flag=True, help="No progress bar (for logs and pipelines).")
 def prep(
     dataset: Path,
     out: Path | None,
@@ -99,11 +100,17 @@ def prep(
     max_residual: float,
     executor: str,
     scheduler: str | None,
+    no_progress: bool,
 ) -> None:
     """Match FOV, align and measure every pair of a dataset into Parquet manifests.
 
     DATASET is a folder of sequences (00001.<RAW> + 00001.JPG, ...) or a captures.parquet.
     Resumable: an interrupted run keeps every finished sequence; rerun to finish.
+
+    Prints a summary line, then each failed or flagged item (file, problem); report.html
+    has them all. Exit status: 0 every item usable (a zoom the lens cannot reach is
+    'absent', not a failure), 1 some frame or pair failed, 2 prep could not run, 130
+    interrupted.
     """
     from srraw_prep.config import PrepConfig
     from srraw_prep.run import prep as run_prep
@@ -128,10 +135,11 @@ def prep(
             split_overrides=overrides,
             executor=executor,
             scheduler=scheduler,
+            progress=not no_progress,
         )
     except KeyboardInterrupt:
         click.echo("prep: interrupted; finished sequences are kept, rerun to finish", err=True)
         sys.exit(130)
-    click.echo(summary.line())
+    click.echo("\n".join(summary.lines()))
     if summary.failed:
         sys.exit(1)

@@ -18,6 +18,7 @@ RAW_SUFFIXES = frozenset(
 JPEG_SUFFIXES = frozenset((".jpg", ".jpeg"))
 FRAME_STEM = re.compile(r"^\d{5}$")
 CAPTURES_NAME = "captures.parquet"
+SPLIT_FOLDERS = ("train", "val", "test")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,9 +30,10 @@ class FrameInput:
 
 @dataclasses.dataclass(frozen=True)
 class SequenceInput:
-    sequence: str  # folder path relative to the dataset root, POSIX
+    sequence: str  # the sequence folder's name (its path from the root where names repeat)
     root: Path
     frames: tuple[FrameInput, ...]
+    split: str | None = None  # from a train/, val/ or test/ folder above the sequence
 
     def files(self) -> list[Path]:
         return [p for f in self.frames for p in (f.raw, f.jpeg) if p is not None]
@@ -61,24 +63,41 @@ def _frames_in(folder: Path, names: list[str]) -> dict[int, dict[str, Path]]:
     return found
 
 
-def _sequence(root: Path, folder: Path, found: dict[int, dict[str, Path]]) -> SequenceInput:
+def _sequence(
+    root: Path, sequence: str, found: dict[int, dict[str, Path]], split: str | None = None
+) -> SequenceInput:
     # Frames are numbered 1..N; a gap is a missing frame and becomes a failed row.
     last = max(found)
     frames = tuple(
         FrameInput(i, found.get(i, {}).get("raw"), found.get(i, {}).get("jpeg"))
         for i in range(1, last + 1)
     )
-    return SequenceInput(folder.relative_to(root).as_posix() or ".", root, frames)
+    return SequenceInput(sequence, root, frames, split)
+
+
+def _split_folder(relative: Path) -> str | None:
+    """train, val or test when the sequence lies under a folder of that name (nearest wins)."""
+    return next((p for p in reversed(relative.parent.parts) if p in SPLIT_FOLDERS), None)
 
 
 def discover_folders(root: Path) -> list[SequenceInput]:
-    """Every folder under root holding frames named 00001.<raw|jpg>, sorted by path."""
-    sequences = []
+    """Every folder under root holding frames named 00001.<raw|jpg>, sorted by id.
+
+    A sequence's id is its folder's name (the root's own name when the root is one sequence);
+    folders that share a name take their path from the root instead, so ids stay unique.
+    """
+    folders = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         found = _frames_in(Path(dirpath), sorted(filenames))
         if found:
-            sequences.append(_sequence(root, Path(dirpath), found))
+            folders.append((Path(dirpath), found))
+    names = [folder.name for folder, _ in folders]
+    sequences = []
+    for folder, found in folders:
+        relative = folder.relative_to(root)
+        sequence = folder.name if names.count(folder.name) == 1 else relative.as_posix()
+        sequences.append(_sequence(root, sequence, found, _split_folder(relative)))
     return sorted(sequences, key=lambda s: s.sequence)
 
 
@@ -94,7 +113,7 @@ def discover_captures(manifest: Path, root: Path) -> list[SequenceInput]:
                 rel = getattr(row, f"{kind}_path")
                 if isinstance(rel, str) and rel:
                     entry[kind] = root / rel
-        sequences.append(_sequence(root, root / str(sequence), found))
+        sequences.append(_sequence(root, str(sequence), found))
     return sequences
 
 

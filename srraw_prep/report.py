@@ -112,7 +112,7 @@ def render(
     """The report's HTML."""
     frame_rows = frames.to_pylist()
     pair_rows = pairs.to_pylist()
-    aligned = [p for p in pair_rows if p["status"] != "failed"]
+    aligned = [p for p in pair_rows if p["status"] in ("ok", "flagged")]
 
     def count(rows: list[dict], status: str) -> int:
         return sum(r["status"] == status for r in rows)
@@ -120,7 +120,9 @@ def render(
     cards = "".join(
         f"<div class='card'><div>{name}</div><div class='big'>{len(rows)}</div>"
         + " ".join(
-            f"<span class='{s}'>{count(rows, s)} {s}</span>" for s in ("ok", "flagged", "failed")
+            f"<span class='{s}'>{count(rows, s)} {s}</span>"
+            for s in ("ok", "flagged", "failed", "absent")
+            if s != "absent" or rows is pair_rows
         )
         + "</div>"
         for name, rows in (("frames", frame_rows), ("pairs", pair_rows))
@@ -181,6 +183,21 @@ def render(
         for r in pair_rows
         if r["status"] == "failed"
     ]
+    absent = [
+        {"sequence": r["sequence"], "zoom": f"{r['zoom']}X", "reason": r["error"]}
+        for r in pair_rows
+        if r["status"] == "absent"
+    ]
+    flagged_frames = [
+        {
+            "sequence": r["sequence"],
+            "frame": f"{r['frame']:05d}",
+            "qa_flags": r["qa_flags"],
+            "detail": r["error"],
+        }
+        for r in frame_rows
+        if r["status"] == "flagged"
+    ]
     flagged = [
         {
             "sequence": r["sequence"],
@@ -199,7 +216,10 @@ def render(
         f"<h2>Alignment</h2><div class='charts'>{charts}</div>"
         f"<h2>Worst pairs</h2>{worst_html or '<p>None aligned.</p>'}"
         f"<h2>Failures</h2>{_table(failures, ['table', 'sequence', 'item', 'error'])}"
+        f"<h2>Flagged frames</h2>{_table(flagged_frames, ['sequence', 'frame', 'qa_flags', 'detail'])}"
         f"<h2>Flagged pairs</h2>{_table(flagged, ['sequence', 'pair', 'qa_flags', 'ecc_rho', 'residual_p95_px'])}"
+        "<h2>Absent zooms</h2><p>Zooms a sequence's focal lengths cannot make (not a failure).</p>"
+        f"{_table(absent, ['sequence', 'zoom', 'reason'])}"
         "</body></html>"
     )
 

@@ -2,48 +2,31 @@
 
 from __future__ import annotations
 
-import dataclasses
+import os
+import tempfile
 import traceback
 from pathlib import Path
 
+import click
 import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
+from srraw.errors import SrrawError
 from srraw.manifest import to_arrow, write_manifest
 from srraw.schemas import FRAMES, PAIRS
 from srraw_prep import state
 from srraw_prep.config import PrepConfig
 from srraw_prep.discover import SequenceInput, discover
+from srraw_prep.duplicates import flag_duplicates
 from srraw_prep.executor import run_tasks
 from srraw_prep.report import write_report
 from srraw_prep.sequence import SequenceResult, process_sequence
-from srraw_prep.split import assign
+from srraw_prep.split import assign, unmatched
+from srraw_prep.summary import Summary, item_lines
 
 
-@dataclasses.dataclass(frozen=True)
-class Summary:
-    sequences: int
-    resumed: int
-    frames: dict[str, int]
-    pairs: dict[str, int]
-    out: Path
-
-    @property
-    def failed(self) -> bool:
-        return self.frames.get("failed", 0) + self.pairs.get("failed", 0) > 0
-
-    def line(self) -> str:
-        def counts(c: dict[str, int]) -> str:
-            return ", ".join(f"{c.get(k, 0)} {k}" for k in ("ok", "flagged", "failed"))
-
-        return (
-            f"prep: {self.sequences} sequences ({self.resumed} already done); "
-            f"frames: {counts(self.frames)}; pairs: {counts(self.pairs)} -> {self.out}"
-        )
-
-
-def _internal_error(seq: SequenceInput, exc: BaseException) -> SequenceResult:
+def _internal_error(seq: SequenceInput, cfg: PrepConfig, exc: BaseException) -> SequenceResult:
     """A bug must not stop the run: the sequence's frames become failed rows (retried next run)."""
     last = traceback.format_exception_only(type(exc), exc)[-1].strip()
     error = f"{seq.sequence}: internal error ({last}); please report it with `srraw doctor`"
@@ -57,7 +40,11 @@ def _internal_error(seq: SequenceInput, exc: BaseException) -> SequenceResult:
         }
         for f in seq.frames
     ]
-    return SequenceResult(seq.sequence, frames, [], {}, {"error": 1.0})
+    pairs = [
+        {"sequence": seq.sequence, "zoom": z, "status": "failed", "error": error, "qa_flags": []}
+        for z in cfg.zooms
+    ]
+    return SequenceResult(seq.sequence, frames, pairs, {}, {"error": 1.0})
 
 
 def prep_one(seq: SequenceInput, cfg: PrepConfig, out: Path) -> tuple[str, dict[str, float]]:
@@ -65,7 +52,7 @@ def prep_one(seq: SequenceInput, cfg: PrepConfig, out: Path) -> tuple[str, dict[
     try:
         result = process_sequence(seq, cfg)
     except Exception as exc:
-        result = _internal_error(seq, exc)
+        result = _internal_error(seq, cfg, exc)
     state.save(out, seq, cfg, result)
     return seq.sequence, result.timings
 
@@ -97,7 +84,21 @@ def merge(
     )
     split = pa.array([splits[s] for s in pairs_t.column("sequence").to_pylist()], pa.string())
     pairs_t = pairs_t.set_column(pairs_t.schema.get_field_index("split"), "split", split)
-    return to_arrow(FRAMES, frames_t), to_arrow(PAIRS, pairs_t)
+    frame_rows, pair_rows = flag_duplicates(frames_t.to_pylist(), pairs_t.to_pylist())
+    return to_arrow(FRAMES, frame_rows), to_arrow(PAIRS, pair_rows)
+
+
+def check_writable(out: Path, defaulted: bool) -> None:
+    """Refuse up front, before any work, a manifest folder that cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        hint = "; pass --out FOLDER to write the manifests elsewhere" if defaulted else ""
+        raise SrrawError(
+            f"cannot write the manifests here ({os.strerror(exc.errno)}){hint}", out
+        ) from None
 
 
 def prep(
@@ -114,7 +115,14 @@ def prep(
     scheduler: str | None = None,
 ) -> Summary:
     root, sequences = discover(dataset)
+    check_writable(out or root / "manifests", defaulted=out is None)
     out = out or root / "manifests"
+    if split_overrides and (extra := unmatched(split_overrides, [s.sequence for s in sequences])):
+        click.echo(
+            f"prep: warning: --split-file names sequences that are not in {root}: "
+            + ", ".join(extra),
+            err=True,
+        )
     todo = [s for s in sequences if force or not state.is_done(out, s, cfg)]
     with tqdm(total=len(todo), unit="seq", desc="prep", disable=not progress or not todo) as bar:
         tasks = [(s, cfg, out.resolve()) for s in todo]
@@ -122,7 +130,12 @@ def prep(
         for name, _ in results:
             bar.set_postfix_str(name)
             bar.update()
-    splits = assign([s.sequence for s in sequences], split_seed, split_overrides)
+    splits = assign(
+        [s.sequence for s in sequences],
+        split_seed,
+        split_overrides,
+        {s.sequence: s.split for s in sequences if s.split},
+    )
     frames, pairs = merge(out, sequences, splits)
     write_manifest("frames", frames, out / "frames.parquet")
     write_manifest("pairs", pairs, out / "pairs.parquet")
@@ -133,4 +146,5 @@ def prep(
         _status_counts(frames),
         _status_counts(pairs),
         out,
+        tuple(item_lines(frames, pairs)),
     )

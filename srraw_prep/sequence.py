@@ -13,8 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from srraw.content import check_jpeg_content
 from srraw.errors import SrrawError
-from srraw.exif import read_exif
+from srraw.exif import read_exif, shot_mismatches
 from srraw.files import relative_to_root, sha256_file
 from srraw.raw import RawFrame, read_raw
 from srraw_prep.align import AlignError, align, to_grey
@@ -72,6 +73,7 @@ def _file_fields(prefix: str, path: Path | None, root: Path) -> dict:
 
 
 def _decode_jpeg(path: Path) -> np.ndarray:
+    check_jpeg_content(path)  # OpenCV raises a bare cv2.error on an empty buffer
     data = np.fromfile(path, dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
@@ -90,24 +92,57 @@ def _missing(frame: FrameInput) -> str | None:
     return None
 
 
+def _error_text(exc: SrrawError, root: Path) -> str:
+    """The error naming its file relative to the dataset root, as the manifests do."""
+    if exc.path is None:
+        return exc.message
+    try:
+        return f"{relative_to_root(exc.path, root)}: {exc.reason}"
+    except SrrawError:
+        return exc.message
+
+
+def _known_focal(frame: FrameInput) -> float | None:
+    """A failed frame's EXIF focal length (JPEG, else RAW), so its pairs still get rows."""
+    for path in (frame.jpeg, frame.raw):
+        if path is not None:
+            try:
+                if focal := read_exif(path).focal_length_mm:
+                    return focal
+            except SrrawError:
+                pass
+    return None
+
+
+def _shot_error(frame: FrameInput, raw: RawFrame, rgb: np.ndarray, root: Path) -> str | None:
+    """Why the RAW and the JPEG of a frame are not one shot (another camera, another time)."""
+    problems = shot_mismatches(
+        read_exif(frame.raw),
+        read_exif(frame.jpeg),
+        (raw.width, raw.height),
+        (rgb.shape[1], rgb.shape[0]),
+    )
+    if not problems:
+        return None
+    names = [relative_to_root(p, root) for p in (frame.raw, frame.jpeg)]
+    return f"{names[0]} and {names[1]} are not the same shot: " + "; ".join(problems)
+
+
 def read_frame(seq: SequenceInput, frame: FrameInput) -> _Frame:
     """Decode one frame (RAW checked whole, JPEG decoded) into its manifest row."""
     row: dict = {"sequence": seq.sequence, "frame": frame.index, "qa_flags": []}
     row |= _file_fields("raw", frame.raw, seq.root) | _file_fields("jpeg", frame.jpeg, seq.root)
-    if error := _missing(frame):
-        focal = read_exif(frame.jpeg).focal_length_mm if frame.jpeg else None
-        return _Frame(frame.index, row | {"status": "failed", "error": error}, focal, error)
-    try:
-        raw = read_raw(frame.raw, frame.jpeg)
-        rgb = _decode_jpeg(frame.jpeg)
-    except SrrawError as exc:
+    error = _missing(frame)
+    if error is None:
         try:
-            focal = read_exif(frame.jpeg).focal_length_mm
-        except SrrawError:
-            focal = None
-        return _Frame(
-            frame.index, row | {"status": "failed", "error": exc.message}, focal, exc.message
-        )
+            raw = read_raw(frame.raw, frame.jpeg)
+            rgb = _decode_jpeg(frame.jpeg)
+            error = _shot_error(frame, raw, rgb, seq.root)
+        except SrrawError as exc:
+            error = _error_text(exc, seq.root)
+    if error is not None:
+        failed = row | {"status": "failed", "error": error}
+        return _Frame(frame.index, failed, _known_focal(frame), error)
     exif = raw.exif
     row |= {
         "width": raw.width,
@@ -131,7 +166,9 @@ def read_frame(seq: SequenceInput, frame: FrameInput) -> _Frame:
         "capture_time": exif.capture_time,
     }
     if exif.focal_length_mm is None:
-        error = f"{frame.jpeg}: no focal length in EXIF (neither the RAW nor the JPEG has one)"
+        error = (
+            f"{row['jpeg_path']}: no focal length in EXIF (neither the RAW nor the JPEG has one)"
+        )
         return _Frame(frame.index, row | {"status": "failed", "error": error}, None, error)
     raw = dataclasses.replace(raw, mosaic=None)  # checked whole; pairs need only its metadata
     return _Frame(frame.index, row | {"status": "ok"}, exif.focal_length_mm, None, raw, rgb)
@@ -286,6 +323,7 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
     pairs: list[dict] = []
     thumbs: dict[str, bytes] = {}
     for zoom in cfg.zooms:
+        status = "failed"
         if len(frames) < 2:
             error = f"{seq.sequence}: only {len(frames)} frame; a sequence needs at least 2"
         else:
@@ -300,12 +338,15 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
                     + " mm)"
                 )
             )
+            # The lens cannot make this zoom (every focal length is known): not damage.
+            if error and all(f.focal for f in frames):
+                status = "absent"
         if error:
             pairs.append(
                 {
                     "sequence": seq.sequence,
                     "zoom": zoom,
-                    "status": "failed",
+                    "status": status,
                     "error": error,
                     "qa_flags": [],
                 }

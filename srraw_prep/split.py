@@ -44,7 +44,17 @@ def read_split_file(path: Path) -> dict[str, str]:
 
 
 def assign(
-    sequences: list[str], seed: int, overrides: dict[str, str] | None = None
+    sequences: list[str],
+    seed: int,
+    overrides: dict[str, str] | None = None,
+    folders: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    overrides = overrides or {}
-    return {s: overrides.get(s) or hashed_split(s, seed) for s in sequences}
+    """Each sequence's split: the split file's, else its split folder's, else the hash's."""
+    overrides, folders = overrides or {}, folders or {}
+    return {s: overrides.get(s) or folders.get(s) or hashed_split(s, seed) for s in sequences}
+
+
+def unmatched(overrides: dict[str, str], sequences: list[str]) -> list[str]:
+    """Split-file keys that name no sequence of the dataset (a typo or another dataset)."""
+    known = set(sequences)
+    return sorted(k for k in overrides if k not in known)

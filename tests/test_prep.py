@@ -170,8 +170,12 @@ def test_every_bad_input_becomes_a_row_with_its_error(dataset, tmp_path):
     out = tmp_path / "m"
     result = run_srraw("prep", str(data), "--out", str(out), "--zoom", "4", "--jobs", "2")
     assert result.returncode == 1, result.stderr  # something failed, and it says so
-    summary = result.stdout.strip().splitlines()[-1]
+    summary, *items = result.stdout.strip().splitlines()
     assert summary.startswith("prep: 4 sequences") and "failed" in summary
+    assert summary.endswith(f"(report: {out / 'report.html'})")
+    # Each failed or flagged item: one line under the summary naming its file and the problem.
+    assert "  00001/00006.DNG: truncated or damaged RAW data" in "\n".join(items)
+    assert "  00002/00004: frame 00004 missing: no RAW and no JPEG" in items
     frames = read_manifest_df(out / "frames.parquet").set_index(["sequence", "frame"])
     pairs = read_manifest_df(out / "pairs.parquet")
 
@@ -198,6 +202,8 @@ def test_every_bad_input_becomes_a_row_with_its_error(dataset, tmp_path):
     assert lost.iloc[0].error.startswith("L frame 00006 failed:")
     flagged = pairs[(pairs.sequence == "00003") & (pairs.status == "flagged")]
     assert len(flagged) and all("exposure_mismatch" in f for f in flagged.qa_flags)
+    bad = (frames.status != "ok").sum() + pairs.status.isin(["failed", "flagged"]).sum()
+    assert len(items) == bad <= 20  # all of them: under the cap
     report = (out / "report.html").read_text()
     assert "only 1 frame" in report and "frame 00004 missing" in report
 
