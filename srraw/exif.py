@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -11,6 +12,10 @@ from pathlib import Path
 import exifread
 
 from srraw.errors import SrrawError
+
+# exifread logs "File format not recognized." and the like through Python's last-resort
+# handler onto stderr; read_exif's callers report what is wrong in their own one line.
+logging.getLogger("exifread").addHandler(logging.NullHandler())
 
 
 @dataclasses.dataclass(frozen=True)

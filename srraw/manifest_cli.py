@@ -22,11 +22,14 @@ contract: one `<table>.schema.json` per table and this README, all generated fro
 Conventions, for every table:
 - Each file carries `srraw.schema = <table>/<major>.<minor>` in its Parquet key-value metadata
   (and `srraw.version`). Readers refuse an unknown major version; a minor version only adds
-  columns.
+  columns or documented values (pairs 1.1: status 'absent'). Readers keep the statuses they
+  use ('ok', 'flagged') and pass over the others.
 - Files are written atomically (temporary file in the same folder, fsync, rename).
 - Paths are relative to the dataset root, with `/` separators; every referenced file has its
   sha256 beside it.
-- A failed item is a row with `status = 'failed'` and an `error`, never a missing row.
+- A failed item is a row with `status = 'failed'` and an `error`, never a missing row; a pair
+  that a sequence's focal lengths cannot make (a zoom its lens does not span) is a row with
+  `status = 'absent'`, which is not a failure.
 - Lists (`black_levels`, `wb`, `h_to_l`, ...) are plain Arrow lists of float64; timestamps are
   UTC microseconds. Everything reads as-is in pandas, pyarrow and DuckDB.
 - Pixel coordinates: origin at the centre of the top-left pixel, x right, y down.

@@ -90,8 +90,24 @@ _EXPOSURE = (
     Column("iso", I32, "ISO from EXIF", "ISO"),
 )
 _STATUS_DOC = "'ok', 'flagged' (usable, see qa_flags) or 'failed' (see error)"
+_PAIR_STATUS_DOC = (
+    "'ok', 'flagged' (usable, see qa_flags), 'failed' (see error) or 'absent' (the "
+    "sequence's focal lengths make no pair for this zoom, e.g. a lens spanning less than 8X; "
+    "not a failure, see error)"
+)
 _IDENT = (
     Column("sequence", STR, "sequence id: the sequence folder name (SR-RAW: '00017')", "", False),
+)
+_PREP_IDENT = (
+    Column(
+        "sequence",
+        STR,
+        "sequence id: the sequence folder's name (SR-RAW: '00017'; the dataset folder's own "
+        "name when it is one sequence); where two folders share a name, their path from the "
+        "dataset root ('day2/00017')",
+        "",
+        False,
+    ),
 )
 
 CAPTURES = Table(
@@ -138,14 +154,21 @@ FRAMES = Table(
     minor=1,
     doc="One row per frame (RAW + JPEG) of a dataset, as read by `srraw prep`.",
     columns=(
-        *_IDENT,
+        *_PREP_IDENT,
         Column("frame", I32, "frame index from the file stem (00001 -> 1)", "", False),
         Column("status", STR, _STATUS_DOC, "", False),
-        Column("error", STR, "why the frame failed; null otherwise"),
+        Column(
+            "error",
+            STR,
+            "why the frame failed, or what its flags found (e.g. which file it duplicates); "
+            "null when ok",
+        ),
         Column(
             "qa_flags",
             STR_LIST,
-            "reasons a frame or its sequence is flagged, e.g. 'exposure_mismatch'",
+            "reasons a frame or its sequence is flagged: 'exposure_mismatch', 'iso_mismatch', "
+            "'aperture_mismatch', 'mixed_body', 'mixed_lens', 'duplicate_file' (same sha256 "
+            "as another file of the dataset)",
         ),
         *_file_columns("raw", "the RAW file"),
         *_file_columns("jpeg", "the camera JPEG"),
@@ -254,7 +277,7 @@ PAIRS = Table(
         "long-focal frame H (target), for zoom factor `zoom`."
     ),
     columns=(
-        *_IDENT,
+        *_PREP_IDENT,
         Column("zoom", I32, "target zoom factor Z", "x", False),
         Column(
             "frame_l",
@@ -263,12 +286,20 @@ PAIRS = Table(
             "sequence has no pair for this zoom",
         ),
         Column("frame_h", I32, "frame index of the long-focal frame H (target); null likewise"),
-        Column("status", STR, _STATUS_DOC, "", False),
-        Column("error", STR, "why the pair failed; null otherwise"),
+        Column("status", STR, _PAIR_STATUS_DOC, "", False),
+        Column("error", STR, "why the pair failed or is absent; null otherwise"),
         Column(
-            "qa_flags", STR_LIST, "reasons the pair is flagged: 'low_rho', 'large_residual', ..."
+            "qa_flags",
+            STR_LIST,
+            "reasons the pair is flagged: 'low_rho', 'large_residual', 'no_texture', "
+            "'scale_far_from_nominal', 'duplicate_file', or its frames' flags",
         ),
-        Column("split", STR, "'train', 'val' or 'test', assigned per sequence"),
+        Column(
+            "split",
+            STR,
+            "'train', 'val' or 'test', per sequence: --split-file, else a train/, val/ or "
+            "test/ folder above the sequence, else 80:10:10 by a seeded hash of its id",
+        ),
         Column("raw_l_path", STR, "RAW of L, relative to the dataset root"),
         Column("raw_l_sha256", STR, "sha256 of the RAW of L"),
         Column("jpeg_l_path", STR, "JPEG of L, relative to the dataset root"),

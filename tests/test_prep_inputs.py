@@ -88,7 +88,12 @@ def test_text_file_named_raw_says_it_is_not_a_raw(small_sequence, tmp_path):
     (data / "00003.DNG").unlink()
     (data / "00003.ARW").write_text("this is my shopping list\nmilk\n")
     out = tmp_path / "m"
-    prep(data, out, PrepConfig(zooms=(4,)), progress=False)
+    result = run_srraw(
+        "prep", str(data), "--out", str(out), "--zoom", "4", "--jobs", "1", "--no-progress"
+    )
+    assert result.returncode == 1
+    assert result.stderr == ""  # nothing but prep's own lines (exifread's logging stays quiet)
+    assert "  00003.ARW: not a RAW file: it holds text" in result.stdout
     error = _frames(out).loc[("00001", 3)].error
     assert error == "00003.ARW: not a RAW file: it holds text ('this is my shopping list milk')"
     result = run_srraw("inspect", str(data / "00003.ARW"))
