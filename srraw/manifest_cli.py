@@ -22,7 +22,7 @@ contract: one `<table>.schema.json` per table and this README, all generated fro
 Conventions, for every table:
 - Each file carries `srraw.schema = <table>/<major>.<minor>` in its Parquet key-value metadata
   (and `srraw.version`). Readers refuse an unknown major version; a minor version only adds
-  columns or documented values (pairs 1.1: status 'absent'). Readers keep the statuses they
+  columns or documented values (pairs 1.2: status 'absent'). Readers keep the statuses they
   use ('ok', 'flagged') and pass over the others.
 - Files are written atomically (temporary file in the same folder, fsync, rename).
 - Paths are relative to the dataset root, with `/` separators; every referenced file has its

@@ -151,7 +151,7 @@ CAPTURES = Table(
 FRAMES = Table(
     name="frames",
     major=1,
-    minor=1,
+    minor=2,  # 1.2: status 'absent' (pairs), duplicate_file, folder-name ids
     doc="One row per frame (RAW + JPEG) of a dataset, as read by `srraw prep`.",
     columns=(
         *_PREP_IDENT,
@@ -271,7 +271,7 @@ FRAMES = Table(
 PAIRS = Table(
     name="pairs",
     major=1,
-    minor=1,
+    minor=2,  # 1.2: status 'absent' (pairs), duplicate_file, folder-name ids
     doc=(
         "One row per training pair: RAW of the short-focal frame L (input) and JPEG of the "
         "long-focal frame H (target), for zoom factor `zoom`."
