@@ -57,6 +57,8 @@ def test_a_zoom_the_lens_cannot_reach_is_absent_and_exits_0(small_sequence, tmp_
     assert "no frame pair" in absent.iloc[0].error and "240" in absent.iloc[0].error
     assert set(pairs[pairs.zoom == 4].status) <= {"ok", "flagged"}
     assert "1 absent" in result.stdout.splitlines()[0]
+    report = (out / "report.html").read_text()
+    assert "Absent zooms" in report and absent.iloc[0].error in report
 
 
 def test_zero_byte_jpeg_fails_its_frame_only_and_inspect_says_empty(small_sequence, tmp_path):
