@@ -15,6 +15,9 @@ from srraw.rig import Rig
 from srraw_capture.camera import CameraError
 from srraw_capture.plan import SETTINGS, choose_value, describe_plan, describe_value, value_matches
 
+SET_DEADLINE_S = 180.0  # a stepping body walks its values one request at a time
+CACHE_S = 2.6  # libgphoto2 caches a property 2 s (ptp.c cachetime)
+
 ON_BODY = {
     "program": "turn the mode dial to M",
     "aperture": "set the aperture on the body",
@@ -32,6 +35,7 @@ class SettingReport:
     before: object
     after: object
     changed: bool
+    seconds: float = 0.0  # how long the set and its read-back took (stepping bodies: seconds)
 
 
 def _find(call, rig: Rig, key: str, names: tuple[str, ...]):
@@ -54,11 +58,15 @@ def _refuse(rig: Rig, key: str, label: str, widget, why: str) -> SrrawError:
     )
 
 
-def apply_policy(call, rig: Rig, force: bool = False) -> tuple[list[SettingReport], list[str]]:
+def apply_policy(
+    call, rig: Rig, force: bool = False, say=None
+) -> tuple[list[SettingReport], list[str]]:
     """Check each exposure setting and set those that differ (all of them with `force`).
 
     Returns (reports, warnings). Raises SrrawError naming the setting to change on the body.
-    `call(name, *args)` runs a Camera method in the camera worker.
+    `call(name, *args, deadline=...)` runs a Camera method in the camera worker;
+    `say(label, before, target)`, when given, is called before each set (a body that steps
+    through its values takes seconds: the photographer sees why it waits).
     """
     reports, warnings = [], []
     for setting in SETTINGS:
@@ -95,7 +103,15 @@ def apply_policy(call, rig: Rig, force: bool = False) -> tuple[list[SettingRepor
             raise _refuse(
                 rig, setting.key, setting.label, widget, "the body offers no such value to set"
             )
-        after = _set_and_read_back(call, widget.name, target)
+        if say is not None and not good:
+            say(
+                setting.label,
+                describe_value(setting.key, widget.value),
+                describe_value(setting.key, target),
+            )
+        started = time.monotonic()
+        after = set_and_read_back(call, widget.name, target)
+        seconds = time.monotonic() - started
         if after is None or not value_matches(rig, setting.key, after):
             if good:
                 continue  # a forced re-set that the body refused, but it already matches
@@ -103,31 +119,46 @@ def apply_policy(call, rig: Rig, force: bool = False) -> tuple[list[SettingRepor
                 rig, setting.key, setting.label, widget, "the body refused the computer's value"
             )
         reports.append(
-            SettingReport(setting.key, setting.label, widget.name, widget.value, after, not good)
+            SettingReport(
+                setting.key, setting.label, widget.name, widget.value, after, not good, seconds
+            )
         )
     return reports, warnings
 
 
-def _set_and_read_back(call, name: str, value: object, tries: int = 3) -> object | None:
-    """set_single_config, read back; a busy body (-2 or -110) gets a few more tries."""
+def set_and_read_back(call, name: str, value: object, tries: int = 3) -> object | None:
+    """set_single_config, read back; a busy body (-2 or -110) gets a few more tries.
+
+    The read-back waits out libgphoto2's property cache (2 s, `cachetime`) before calling a
+    value refused: a Sony mode-3 body takes the write at once, but the first read-back comes
+    from the cache and shows the old value.
+    """
     for attempt in range(tries):
         try:
-            call("set_widget", name, value)
+            call("set_widget", name, value, deadline=SET_DEADLINE_S)
         except CameraError as exc:
             if exc.link:
                 raise
             time.sleep(0.3 * (attempt + 1))
             continue
+        return read_back(call, name, value)
+    return read_back(call, name, value, wait_s=0)
+
+
+def read_back(call, name: str, value: object, wait_s: float = CACHE_S) -> object | None:
+    deadline = time.monotonic() + wait_s
+    while True:
         widget = call("read_widget", name)
-        return None if widget is None else widget.value
-    widget = call("read_widget", name)
-    return None if widget is None else widget.value
+        if widget is None or str(widget.value) == str(value) or time.monotonic() >= deadline:
+            return None if widget is None else widget.value
+        time.sleep(0.5)
 
 
 def changes_text(reports: list[SettingReport]) -> list[str]:
     """'shutter speed 1/125 s -> 1/30 s' for each setting changed from the computer."""
     return [
         f"{r.label} {describe_value(r.key, r.before)} -> {describe_value(r.key, r.after)}"
+        + (f" ({r.seconds:.1f} s)" if r.seconds >= 1 else "")
         for r in reports
         if r.changed
     ]

@@ -75,6 +75,12 @@ class CardFile:
     def path(self) -> str:
         return f"{self.folder.rstrip('/')}/{self.name}"
 
+    @property
+    def in_memory(self) -> bool:
+        """A file libgphoto2 fetched from the camera's memory while capturing (Sony, Nikon and
+        Canon SDRAM captures: `/capt_*`); deleting it only drops libgphoto2's copy."""
+        return self.folder == "/" and self.name.startswith("capt")
+
 
 @dataclass
 class CaptureResult:

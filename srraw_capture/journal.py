@@ -241,7 +241,7 @@ def apply(state: DatasetState, record: dict) -> None:
             frame.status, frame.error, frame.row = "ok", None, record
             frame.card_on_disk = list(frame.card)
             frame.card, frame.capture = [], None
-        elif kind == "card_deleted":
+        elif kind in ("card_deleted", "nothing_to_delete"):
             frame.card_on_disk = []
         elif kind == "frame_failed" and not frame.ok:
             frame.status, frame.error = "failed", record.get("error")

@@ -37,6 +37,31 @@ SETTINGS = (
 )
 SETTING = {s.key: s for s in SETTINGS}
 
+# libgphoto2 picks its vendor code paths from DeviceInfo (library.c fixup_cached_deviceinfo):
+# the manufacturer names them for the photographer.
+VENDORS = {"sony": "Sony", "canon": "Canon", "nikon": "Nikon"}
+# Bodies whose libgphoto2 path sets exposure by stepping through the values (Sony SDIO mode 2).
+STEPPING_VENDORS = frozenset({"sony"})
+
+
+def vendor_of(manufacturer: str | None) -> str | None:
+    """'sony', 'canon', 'nikon' or None (generic PTP) from DeviceInfo's manufacturer."""
+    text = (manufacturer or "").lower()
+    return next((key for key in VENDORS if key in text), None)
+
+
+def card_target(choices: tuple[str, ...]) -> str | None:
+    """The `capturetarget` choice that keeps a copy on the card and still gives the computer
+    the files: Sony 'card+sdram' (its 'card' alone never reaches the computer), Nikon and
+    Canon 'Memory card'. None when the body offers none."""
+    lowered = [c.lower() for c in choices]
+    for i, text in enumerate(lowered):
+        if "card" in text and "ram" in text:
+            return choices[i]
+    if any("sdram" in text for text in lowered):
+        return None  # a Sony list without card+sdram: 'card' alone would not download
+    return next((choices[i] for i, text in enumerate(lowered) if "card" in text), None)
+
 
 # ---- reading widget values --------------------------------------------------------------
 

@@ -37,11 +37,20 @@ from srraw_capture.journal import (
     new_session_id,
     rebuild_captures,
 )
-from srraw_capture.plan import Shot, expected_files, file_kind
+from srraw_capture.plan import (
+    STEPPING_VENDORS,
+    VENDORS,
+    Shot,
+    card_target,
+    expected_files,
+    file_kind,
+    vendor_of,
+)
 from srraw_capture.verify import verify_frame
 from srraw_capture.worker import CameraWorker
 
 POLL_S = 0.15  # focal-length polling while guiding
+SONY_CARD_AND_SDRAM = 0x11  # StillImageStoreDestination: to the card and to the computer
 
 
 @dataclass
@@ -75,6 +84,7 @@ class Summary:
     retakes: int = 0
     qa: dict[str, dict] = field(default_factory=dict)
     frame_seconds: list[dict] = field(default_factory=list)  # per-frame timing (benchmark)
+    setup_s: float = 0.0  # putting the body on the exposure policy (stepping bodies: seconds)
 
 
 class Session:
@@ -93,6 +103,8 @@ class Session:
         self.summary = Summary()
         self.focal_widget = opts.rig.zoom.focal_widget or "focallength"
         self.live_focal = False
+        self.vendor: str | None = None  # libgphoto2's vendor path, from DeviceInfo
+        self.capture_target: str | None = None
         self._force_exposure = False
         self._reshot: set[str] = set()
         # EXIF focal minus camera reading, learned from a rejected capture of the same frame
@@ -123,6 +135,7 @@ class Session:
     def connect(self) -> CameraInfo:
         info = self.worker.call("open", deadline=max(30.0, self.opts.reconnect_timeout))
         self.info = info
+        self.vendor = vendor_of(info.manufacturer)
         return info
 
     def reconnect(self) -> None:
@@ -209,6 +222,7 @@ class Session:
             camera_model=info.model,
             camera_serial=info.serial,
             port=info.port,
+            vendor=self.vendor or "generic",
         )
         self._settle_card()
         resume = self.state.unfinished(qa=opts.qa)
@@ -256,13 +270,24 @@ class Session:
             f"({seq.ok_count()} of {len(seq.frames)} frames on disk)"
         )
 
+    def _say_setting(self, label: str, before: str, target: object) -> None:
+        """Before a set: a stepping body takes seconds, so the photographer sees why."""
+        if self.vendor in STEPPING_VENDORS:
+            self.console.line(
+                f"camera: setting {label} {before} -> {target} on the body "
+                f"({VENDORS[self.vendor]} bodies may step one value at a time: a few seconds)"
+            )
+
     def _setup_body(self) -> None:
         """Exposure policy on the body; refuse to start with the setting to change."""
-        reports, warnings = body.apply_policy(self._plain_call, self.rig)
+        started = time.monotonic()
+        reports, warnings = body.apply_policy(self._plain_call, self.rig, say=self._say_setting)
+        self.summary.setup_s = time.monotonic() - started
         for text in warnings:
             self.console.line(f"warning: {text}")
         for text in body.changes_text(reports):
             self.console.line(f"camera: set {text}")
+        self.capture_target = self._use_card_target()
         plan = self.rig.exposure
         self.console.line(
             f"exposure: M, f/{plan.f_number:g}, {guide.shot_text(Shot(None, plan.exposure_time_s, None, None))}, "
@@ -288,6 +313,40 @@ class Session:
             self.console.line(
                 "focal length: judged from each frame's EXIF (the body does not report it live)"
             )
+        self.record(
+            "body_setup",
+            changes=body.changes_text(reports),
+            setup_s=round(self.summary.setup_s, 3),
+            capture_target=self.capture_target,
+            live_focal=self.live_focal,
+        )
+
+    def _use_card_target(self) -> str | None:
+        """Where the body offers a capture target that keeps a copy on the card, use it."""
+        widget = self._plain_call("read_widget", "capturetarget")
+        want = card_target(widget.choices) if widget is not None else None
+        if widget is None or want is None or widget.value == want:
+            return None if widget is None else str(widget.value)
+        if self.vendor == "sony":
+            # libgphoto2's own capturetarget put sends Sony an empty value (config.c gives
+            # it no data type); the raw property widget d222 (StillImageStoreDestination)
+            # sends the u16: 0x11 is card+sdram.
+            setting = ("d222", str(SONY_CARD_AND_SDRAM))
+        else:
+            setting = ("capturetarget", want)
+        with contextlib.suppress(CameraError):
+            self._plain_call("set_widget", *setting)
+        after = body.read_back(self._plain_call, "capturetarget", want)
+        if after == want:
+            self.console.line(
+                f"camera: capture target {widget.value} -> {want} (a copy stays on the card)"
+            )
+        else:
+            self.console.line(
+                f"warning: the body refused capture target '{want}' (it stays '{after}'): "
+                "the frames are only where srraw downloads them"
+            )
+        return None if after is None else str(after)
 
     def _plain_call(self, name: str, *args, deadline: float = 30.0):
         """A worker call that retries once across a reconnect (idempotent calls only)."""
@@ -594,10 +653,25 @@ class Session:
         )
         if not self.opts.keep_on_card:
             for item in card:
+                if item.in_memory:
+                    continue  # only libgphoto2's copy: nothing on the body
                 with contextlib.suppress(CameraError):
                     self.call("delete", item.folder, item.name)
 
     def _delete_card(self, seq, frame, card: list[CardFile]) -> None:
+        if card and all(c.in_memory for c in card):
+            # Sony (and Nikon/Canon SDRAM) captures: libgphoto2 fetched them from the
+            # camera's memory during the capture, so there is nothing on the body to delete.
+            where = (self.capture_target or "").lower()
+            copy = "a copy stays on the card" if "card" in where else "no copy on the card"
+            self.record(
+                "nothing_to_delete",
+                sequence=seq.name,
+                frame=frame.frame,
+                card=[c.__dict__ for c in card],
+                reason=f"downloaded from the camera's memory ({copy}); nothing to delete",
+            )
+            return
         if self.opts.keep_on_card:
             return
         for item in card:

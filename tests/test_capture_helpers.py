@@ -3,6 +3,7 @@ its lines as they come, play the photographer on the simulated camera's control 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -154,7 +155,9 @@ def captures(out: Path):
     return read_manifest_df(out / "captures.parquet", "captures")
 
 
-def assert_sequence_complete(out: Path, sequence: str, frames: int = 7) -> None:
+def assert_sequence_complete(
+    out: Path, sequence: str, frames: int = 7, raw_ext: str = "DNG"
+) -> None:
     """Every frame ok, on disk, with the journaled checksum; no temporary files left."""
     df = captures(out)
     rows = df[df.sequence == sequence].sort_values("frame")
@@ -166,7 +169,7 @@ def assert_sequence_complete(out: Path, sequence: str, frames: int = 7) -> None:
             assert path.is_file(), path
             assert sha256_file(path) == getattr(row, f"{kind}_sha256")
             assert path.stat().st_size == getattr(row, f"{kind}_bytes")
-        assert row.raw_path == f"{sequence}/{row.frame:05d}.DNG"
+        assert row.raw_path == f"{sequence}/{row.frame:05d}.{raw_ext}"
         assert row.jpeg_path == f"{sequence}/{row.frame:05d}.JPG"
     assert not list(out.glob("*/.*.tmp")), "temporary files left behind"
 
@@ -187,3 +190,37 @@ def file_hashes(folder: Path) -> dict[str, str]:
 
 def needs_gphoto2():
     return pytest.importorskip("gphoto2")
+
+
+class PlannedRing:
+    """The photographer of a body that reports no focal length (Sony, Canon EOS): with `--yes`
+    the controller shoots as soon as it says "turn the zoom", so the ring is turned ahead, to
+    the next frame's focal length as soon as a frame is ok, and again on a retake."""
+
+    def __init__(self, cap: Capture, sim: SimcamProcess, plan: list[float]) -> None:
+        self.cap, self.sim, self.plan = cap, sim, plan
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        seen = 0
+        while self.cap.proc.poll() is None or seen < len(self.cap.lines):
+            if seen >= len(self.cap.lines):
+                time.sleep(0.01)
+                continue
+            line = self.cap.lines[seen]
+            seen += 1
+            if match := re.match(r"^\d{5} frame (\d+)/\d+(?: \(attempt \d+\))?: ", line):
+                frame = int(match[1])
+                if " ok (" in line and frame < len(self.plan):
+                    self._turn(self.plan[frame])
+                elif "retaking" in line or "fetching" in line:
+                    self._turn(self.plan[frame - 1])
+            elif line.startswith("resuming sequence"):
+                at = re.search(r"at frame (\d+)", line)
+                if at:
+                    self._turn(self.plan[int(at[1]) - 1])
+
+    def _turn(self, mm: float) -> None:
+        with contextlib.suppress(OSError):  # a test may have killed the camera meanwhile
+            self.sim.command(f"zoom {mm}")

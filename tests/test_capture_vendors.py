@@ -1,0 +1,211 @@
+"""`srraw capture` through the vendor personalities of the simulated camera, with the real
+libgphoto2 taking each vendor's code path: a whole RAW+JPEG sequence, then the faults of
+tests/test_capture_faults.py on the Sony body (the SR-RAW ILCE-7SM2, SDIO mode 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from srraw.rig import load_rig
+from tests.test_capture_helpers import (
+    Capture,
+    PlannedRing,
+    assert_sequence_complete,
+    capture_args,
+    captures,
+    file_hashes,
+    free_port,
+    journal_records,
+    simcam,
+)
+
+gp = pytest.importorskip("gphoto2")
+RIG = load_rig("simulated")
+PLAN = list(RIG.focal_lengths_mm)
+BODY_ARGS = ("--miss-pct", "0.5")  # the ring lands close enough that EXIF's whole mm passes
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+def _sim(home: Path, body: str, *more: str):
+    sim = simcam(home, "--body", body, *BODY_ARGS, *more, power=False)
+    sim.command(f"zoom {PLAN[0]}")
+    return sim
+
+
+def _start(out: Path, sim, home: Path, *more: str) -> Capture:
+    cap = Capture(capture_args(out, sim.port_path, *more, rig="simulated"), home)
+    PlannedRing(cap, sim, PLAN)
+    return cap
+
+
+def _status(sim) -> dict:
+    return json.loads(sim.command("status").removeprefix("ok "))
+
+
+def _frame_done(cap: Capture, frame: int, timeout: float = 60):
+    return cap.wait_for(rf"^00001 frame {frame}/7(?: \(attempt \d+\))?: .* ok \(", timeout)
+
+
+def test_sony_sequence_steps_the_exposure_and_downloads_from_the_camera_memory(tmp_path, home):
+    """The SR-RAW body: exposure stepped into place once (with a progress line), the capture
+    target set to keep a copy on the card, 7 frames RAW+JPEG fetched from the camera's memory
+    (nothing to delete: journaled), focal length from EXIF, then the field check."""
+    sim = _sim(home, "sony")
+    sim.command("set f-number 8")  # six steps from the plan's f/16
+    sim.command("set iso 800")
+    out = tmp_path / "dataset"
+    try:
+        cap = _start(out, sim, home)
+        rc = cap.finish()
+        status = _status(sim)
+    finally:
+        sim.stop()
+    assert rc == 0, cap.output
+    assert f"camera: ILCE-7SM2 serial SIM00000001 on {sim.port_path}" in cap.output
+    assert "camera: setting aperture f/8 -> f/16 on the body (Sony bodies may step" in cap.output
+    assert "camera: set ISO 800 -> 100" in cap.output
+    stepped = [line for line in cap.lines if line.startswith("camera: set aperture f/8 -> f/16 (")]
+    assert stepped, cap.output  # the seconds it took are said
+    assert "camera: capture target sdram -> card+sdram (a copy stays on the card)" in cap.output
+    assert "focal length: judged from each frame's EXIF" in cap.output
+    assert "field check: usable" in cap.output, cap.output
+    assert_sequence_complete(out, "00001", raw_ext="ARW")
+    df = captures(out)
+    for row in df.itertuples():
+        assert RIG.within_tolerance(row.focal_asked_mm, row.focal_exif_mm)
+        assert (row.f_number, row.iso, row.camera_model) == (16.0, 100, "ILCE-7SM2")
+        assert row.exposure_time_s == pytest.approx(1 / 30)
+    (setup,) = journal_records(out, "body_setup")
+    assert setup["setup_s"] > 6 * 0.3 and setup["capture_target"] == "card+sdram"
+    assert journal_records(out, "session")[0]["vendor"] == "sony"
+    kept = journal_records(out, "nothing_to_delete")
+    assert [r["frame"] for r in kept] == list(range(1, 8))
+    assert all("a copy stays on the card" in r["reason"] for r in kept)
+    assert journal_records(out, "card_deleted") == []
+    assert status["memory"] == []  # everything fetched
+    assert len(status["objects"]) == 14 + 2 * len(journal_records(out, "retake"))  # card copies
+
+
+@pytest.mark.slow
+def test_sony_controller_killed_mid_capture_then_resumed(tmp_path, home):
+    """SIGKILL to the controller and its camera worker while frame 4 is being captured and
+    fetched (the camera frozen so that the kill lands inside that step): nothing on disk is
+    lost and the next run resumes at frame 4."""
+    sim = _sim(home, "sony")
+    out = tmp_path / "dataset"
+    try:
+        cap = _start(out, sim, home, "--no-qa")
+        _frame_done(cap, 3)
+        sim.command("freeze")
+        cap.wait_for(r"^00001 frame 4/7: turn the zoom")
+        os.killpg(cap.proc.pid, signal.SIGKILL)
+        cap.finish()
+        sim.command("thaw")
+        before = file_hashes(out / "00001")
+        assert len(before) == 6
+        cap2 = _start(out, sim, home, "--no-qa")
+        rc = cap2.finish()
+    finally:
+        sim.stop()
+    assert rc == 0, cap2.output
+    assert "resuming sequence 00001 at frame 4 (3 of 7 frames on disk)" in cap2.output
+    assert_sequence_complete(out, "00001", raw_ext="ARW")
+    after = file_hashes(out / "00001")
+    assert {k: after[k] for k in before} == before
+
+
+@pytest.mark.slow
+def test_sony_camera_killed_then_resumed(tmp_path, home):
+    port = free_port()
+    sim = _sim(home, "sony", "--port", str(port))
+    out = tmp_path / "dataset"
+    try:
+        cap = _start(out, sim, home, "--no-qa", "--reconnect-timeout", "2")
+        _frame_done(cap, 3)
+        sim.proc.kill()
+        sim.proc.wait(10)
+        rc = cap.finish()
+    finally:
+        sim.stop()
+    assert rc == 2, cap.output
+    assert "lost the camera" in cap.stderr and "Traceback" not in cap.stderr
+    assert "sequence 00001 has 3 of 7 frames on disk" in cap.stderr
+    sim2 = _sim(home, "sony", "--port", str(port))
+    sim2.command(f"zoom {PLAN[3]}")
+    try:
+        cap2 = _start(out, sim2, home, "--no-qa")
+        rc2 = cap2.finish()
+    finally:
+        sim2.stop()
+    assert rc2 == 0, cap2.output
+    assert_sequence_complete(out, "00001", raw_ext="ARW")
+
+
+@pytest.mark.slow
+def test_sony_unplugged_and_plugged_back_in_session(tmp_path, home):
+    sim = _sim(home, "sony")
+    out = tmp_path / "dataset"
+    try:
+        cap = _start(out, sim, home, "--no-qa", "--reconnect-timeout", "30")
+        _frame_done(cap, 3)
+        sim.command("unplug")
+        cap.wait_for(r"reconnecting", timeout=60)
+        sim.command("plug")
+        rc = cap.finish()
+    finally:
+        sim.stop()
+    assert rc == 0, cap.output
+    assert "camera: reconnected to ILCE-7SM2" in cap.output
+    assert_sequence_complete(out, "00001", raw_ext="ARW")
+
+
+@pytest.mark.slow
+def test_sony_card_full_then_resume(tmp_path, home):
+    """The capture target keeps a copy on the card, so a full card refuses the release
+    (StoreFull): the run says the card is full; after room is made it resumes."""
+    sim = _sim(home, "sony")
+    out = tmp_path / "dataset"
+    try:
+        cap = _start(out, sim, home, "--no-qa", "--reconnect-timeout", "2")
+        _frame_done(cap, 3)
+        sim.command("card-full")
+        rc = cap.finish()
+        assert rc == 2, cap.output
+        assert "card is full" in cap.stderr, cap.output
+        sim.command("card-free")
+        sim.command(f"zoom {PLAN[3]}")
+        cap2 = _start(out, sim, home, "--no-qa")
+        rc2 = cap2.finish()
+    finally:
+        sim.stop()
+    assert rc2 == 0, cap2.output
+    assert "resuming sequence 00001 at frame 4" in cap2.output
+    assert_sequence_complete(out, "00001", raw_ext="ARW")
+
+
+@pytest.mark.slow
+def test_sony_exposure_changed_on_the_body_is_stepped_back(tmp_path, home):
+    sim = _sim(home, "sony")
+    out = tmp_path / "dataset"
+    try:
+        cap = _start(out, sim, home, "--no-qa")
+        _frame_done(cap, 3)
+        sim.command("set f-number 11")
+        rc = cap.finish()
+    finally:
+        sim.stop()
+    assert rc == 0, cap.output
+    assert "exposure changed on the body" in cap.output, cap.output
+    assert_sequence_complete(out, "00001", raw_ext="ARW")
+    assert set(captures(out).f_number) == {16.0}
