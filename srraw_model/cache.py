@@ -49,6 +49,12 @@ def entry_key(pair: PairRecord) -> str:
         "zoom": pair.zoom,
         "box": list(pair.box),
     }
+    if pair.h_to_l_grid is not None:
+        # Only pairs with a grid carry it in the key: grid-less entries keep their old keys.
+        grid = np.round(np.asarray(pair.h_to_l_grid, dtype=np.float64), 9)
+        spec["grid"] = hashlib.sha256(grid.tobytes()).hexdigest()
+        spec["grid_shape"] = list(pair.h_to_l_grid_shape or ())
+        spec["size_h"] = list(pair.size_h or ())
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -109,7 +115,13 @@ def build_entry(pair: PairRecord, folder: Path) -> None:
         raise SrrawError(f"pair {pair.name}: box {pair.box} lies outside the frame", pair.raw_l)
     rgb_l = decode_jpeg(pair.jpeg_l, pair.jpeg_l_sha256)
     jpeg_h = decode_jpeg(pair.jpeg_h, pair.jpeg_h_sha256)
-    target = target_on_grid(jpeg_h, pair.h_to_l_matrix(), pair.zoom, pair.box)
+    if pair.size_h is not None and (jpeg_h.shape[1], jpeg_h.shape[0]) != pair.size_h:
+        raise SrrawError(
+            f"pair {pair.name}: JPEG is {jpeg_h.shape[1]}x{jpeg_h.shape[0]}, frames.parquet "
+            f"says {pair.size_h[0]}x{pair.size_h[1]} (the h_to_l_grid's frame)",
+            pair.jpeg_h,
+        )
+    target = target_on_grid(jpeg_h, pair.pair_map(), pair.zoom, pair.box)
     folder.mkdir(parents=True, exist_ok=True)
     _save_npy(folder / "mosaic.npy", frame.mosaic[y0:y1, x0:x1])
     _save_npy(folder / "rgb_l.npy", rgb_l[y0:y1, x0:x1])

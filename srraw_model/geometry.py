@@ -3,13 +3,18 @@
 The output grid has Z pixels per L mosaic pixel (2Z per packed pixel). Output pixel (u, v) of a
 grid anchored at mosaic pixel (x0, y0) has its centre at mosaic coordinate
 ((u + 0.5) / Z - 0.5 + x0, (v + 0.5) / Z - 0.5 + y0); origin at the centre of the top-left pixel.
-Mapping that through inv(h_to_l) lands in the H JPEG, which applies the scale offset by itself.
+Mapping that back through the pair's map (srraw.pairmap.PairMap: its grid when the pair has one,
+else inv(h_to_l)) lands in the H JPEG; the map applies the scale offset by itself.
 """
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
+
+from srraw.pairmap import PairMap
 
 
 def output_to_mosaic(zoom: int, x0: float, y0: float) -> np.ndarray:
@@ -31,6 +36,15 @@ def antialias_sigma(shrink: float) -> float:
     return max(0.0, (shrink - 1.0) / 2.0)
 
 
+def prefiltered(image: np.ndarray, shrink: float) -> np.ndarray:
+    """`image` as float32, Gaussian-prefiltered for shrinking by `shrink` source px per output px."""
+    src = image.astype(np.float32)
+    sigma = antialias_sigma(shrink)
+    if sigma > 0.05:
+        src = cv2.GaussianBlur(src, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return src
+
+
 def warp(
     image: np.ndarray,
     dst_to_src: np.ndarray,
@@ -43,12 +57,7 @@ def warp(
 
     Shrinking maps get an area-like Gaussian prefilter; affine maps use warpAffine, others remap.
     """
-    linear = dst_to_src[:2, :2]
-    shrink = float(np.sqrt(abs(np.linalg.det(linear))))
-    src = image.astype(np.float32)
-    sigma = antialias_sigma(shrink)
-    if sigma > 0.05:
-        src = cv2.GaussianBlur(src, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    src = prefiltered(image, float(np.sqrt(abs(np.linalg.det(dst_to_src[:2, :2])))))
     flags = interpolation | cv2.WARP_INVERSE_MAP
     if np.allclose(dst_to_src[2], (0.0, 0.0, 1.0)):
         return cv2.warpAffine(
@@ -60,22 +69,65 @@ def warp(
             borderValue=border_value,
         )
     xs, ys = np.meshgrid(np.arange(size[0]), np.arange(size[1]))
-    pts = np.stack([xs, ys, np.ones_like(xs)], axis=-1).reshape(-1, 3) @ dst_to_src.T
-    map_x = (pts[:, 0] / pts[:, 2]).reshape(size[1], size[0]).astype(np.float32)
-    map_y = (pts[:, 1] / pts[:, 2]).reshape(size[1], size[0]).astype(np.float32)
+    pts = np.stack([xs, ys, np.ones_like(xs)], axis=-1) @ dst_to_src.T
+    return _remap(src, pts[..., :2] / pts[..., 2:], interpolation, border_value)
+
+
+def _remap(src: np.ndarray, points: np.ndarray, interpolation: int, border_value: float):
+    """cv2.remap of a (prefiltered, float32) image at (h, w, 2) float64 source positions."""
+    # Positions are computed in float64; float32 maps keep ~1e-4 px at a 12 MP frame's far side.
+    map_x = np.ascontiguousarray(points[..., 0], dtype=np.float32)
+    map_y = np.ascontiguousarray(points[..., 1], dtype=np.float32)
     return cv2.remap(
         src, map_x, map_y, interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=border_value
     )
 
 
-def target_on_grid(
-    jpeg_h: np.ndarray, h_to_l: np.ndarray, zoom: int, box: tuple[int, int, int, int]
+def output_mosaic_points(zoom: int, box: tuple[int, int, int, int], rows: slice = slice(None)):
+    """(h, w, 2) float64 L mosaic coordinates of the output pixels of a box (rows: a band)."""
+    x0, y0, x1, y1 = box
+    v = np.arange(zoom * (y1 - y0), dtype=np.float64)[rows]
+    u = np.arange(zoom * (x1 - x0), dtype=np.float64)
+    xs, ys = np.meshgrid((u + 0.5) / zoom - 0.5 + x0, (v + 0.5) / zoom - 0.5 + y0)
+    return np.stack([xs, ys], axis=-1)
+
+
+# Output rows per band when inverting a grid: bounds the float64 temporaries (~50 MB a band).
+_BAND_PX = 1 << 20
+
+
+def target_points(
+    pair_map: PairMap, zoom: int, box: tuple[int, int, int, int], rows: slice = slice(None)
 ) -> np.ndarray:
-    """The H JPEG resampled on the output grid of an L mosaic box: (Z*h, Z*w, 3) uint8."""
+    """(h, w, 2) float64 JPEG-H coordinates each output pixel of the box is sampled at.
+
+    Output pixel -> L mosaic coordinate -> the pair map's inverse (the grid's, exactly, when the
+    pair has one; inv(h_to_l) otherwise)."""
+    return pair_map.inverse(output_mosaic_points(zoom, box, rows))
+
+
+def target_on_grid(
+    jpeg_h: np.ndarray, pair_map: PairMap, zoom: int, box: tuple[int, int, int, int]
+) -> np.ndarray:
+    """The H JPEG resampled on the output grid of an L mosaic box: (Z*h, Z*w, 3) uint8.
+
+    Through h_to_l alone (no grid): one affine warp, as before grids existed. Through a grid: the
+    same Gaussian prefilter and bicubic interpolation at the positions of `target_points`."""
     x0, y0, x1, y1 = box
     size = (zoom * (x1 - x0), zoom * (y1 - y0))
-    out = warp(jpeg_h, output_to_h(h_to_l, zoom, x0, y0), size)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    if not pair_map.has_grid:
+        out = warp(jpeg_h, output_to_h(pair_map.h_to_l, zoom, x0, y0), size)
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    # The prefilter follows the similarity's scale: the grid departs from it by a few percent.
+    shrink = 1.0 / (zoom * math.sqrt(abs(np.linalg.det(pair_map.h_to_l[:2, :2]))))
+    src = prefiltered(jpeg_h, shrink)
+    out = np.empty((size[1], size[0], jpeg_h.shape[2]), dtype=np.uint8)
+    band = max(1, _BAND_PX // max(size[0], 1))
+    for top in range(0, size[1], band):
+        rows = slice(top, min(top + band, size[1]))
+        pts = target_points(pair_map, zoom, box, rows)
+        out[rows] = np.clip(np.rint(_remap(src, pts, cv2.INTER_CUBIC, 0.0)), 0, 255)
+    return out
 
 
 def mosaic_on_grid(

@@ -15,6 +15,7 @@ import numpy as np
 
 from srraw.errors import SrrawError
 from srraw.manifest import read_manifest
+from srraw.pairmap import PairMap
 
 SPLITS = ("train", "val", "test")
 
@@ -43,6 +44,11 @@ class PairRecord:
     white_level: float
     wb: tuple[float, float, float]
     color_matrix: tuple[float, ...] | None  # 9 values, white-balanced camera RGB -> linear sRGB
+    # The non-rigid map (pairs/1.1): (ny, nx, 2) nodes over JPEG-H, flattened; None for a pair
+    # mapped by h_to_l alone (and for every pair of a pairs/1.0 manifest).
+    h_to_l_grid: tuple[float, ...] | None = None
+    h_to_l_grid_shape: tuple[int, int] | None = None
+    size_h: tuple[int, int] | None = None  # JPEG-H (width, height): where the grid's nodes sit
 
     @property
     def name(self) -> str:
@@ -50,6 +56,12 @@ class PairRecord:
 
     def h_to_l_matrix(self) -> np.ndarray:
         return np.asarray(self.h_to_l, dtype=np.float64).reshape(3, 3)
+
+    def pair_map(self) -> PairMap:
+        """JPEG-H px -> RAW-L mosaic px: through the grid when the pair has one, else h_to_l."""
+        return PairMap.from_columns(
+            self.h_to_l, self.size_h or (0, 0), self.h_to_l_grid, self.h_to_l_grid_shape
+        )
 
     def ccm(self) -> np.ndarray:
         """Colour matrix as 3x3 (identity when the frame has none)."""
@@ -73,6 +85,34 @@ def default_root(pairs_path: Path) -> Path:
 
 def _none_if_nan(value: object) -> object:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _grid_columns(row: dict, frames: dict, pairs_path: Path, frames_path: Path) -> dict:
+    """PairRecord's grid fields from a pairs row: empty when the pair has no grid (a pairs/1.0
+    manifest has no such columns at all), checked against its shape and frame H's JPEG size."""
+    grid, shape = row.get("h_to_l_grid"), row.get("h_to_l_grid_shape")
+    if grid is None or len(grid) == 0:
+        return {}
+    name = f"pair {row['sequence']}/{row['frame_l']:05d}->{row['frame_h']:05d}"
+    frame_h = frames.get((row["sequence"], row["frame_h"]))
+    if frame_h is None or not frame_h.get("jpeg_width") or not frame_h.get("jpeg_height"):
+        raise SrrawError(
+            f"{name}: has an h_to_l_grid but frame H's JPEG size is not in frames.parquet",
+            frames_path,
+        )
+    size_h = (int(frame_h["jpeg_width"]), int(frame_h["jpeg_height"]))
+    try:
+        PairMap.from_columns(row["h_to_l"], size_h, grid, shape)
+    except (ValueError, TypeError) as exc:
+        raise SrrawError(f"{name}: bad h_to_l_grid ({exc})", pairs_path) from exc
+    values = np.asarray(grid, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise SrrawError(f"{name}: h_to_l_grid holds non-finite values", pairs_path)
+    return {
+        "h_to_l_grid": tuple(float(v) for v in values),
+        "h_to_l_grid_shape": (int(shape[0]), int(shape[1])),
+        "size_h": size_h,
+    }
 
 
 def load_pairs(
@@ -118,6 +158,7 @@ def load_pairs(
                 f"pair {row['sequence']}/{row['frame_l']}: frame L is not in frames.parquet",
                 frames_path,
             )
+        grid = _grid_columns(row, frames, pairs_path, frames_path)
         out.append(
             PairRecord(
                 sequence=row["sequence"],
@@ -144,6 +185,7 @@ def load_pairs(
                     if frame["color_matrix"] is not None
                     else None
                 ),
+                **grid,
             )
         )
     if require and not out:
