@@ -32,7 +32,8 @@ from srraw_model.pairs import load_pairs
 
 ZOOM = 4
 FRAME_L, FRAME_H = 6, 3  # 35 mm -> 150 mm on the rig's focal list: a 4X pair
-# The columns pairs/1.1 and frames/1.1 added (srraw/schemas.py): a 1.0 file has none of them.
+# The columns added since pairs/1.0 and frames/1.0 (srraw/schemas.py; 1.2 added none):
+# a file written before the grid existed has none of them.
 PAIRS_1_1 = ("h_to_l_grid", "h_to_l_grid_shape", "map_model")
 FRAMES_1_1 = (
     "lens_lensfun",
