@@ -27,6 +27,7 @@ from srraw_capture.journal import (
 ABANDONED = f"{STATE_DIR}/abandoned"
 REJECTED = f"{STATE_DIR}/rejected"
 RESHOOTS = f"{STATE_DIR}/reshoot"
+ORPHANS = f"{STATE_DIR}/orphans"  # files interrupted captures left on the card, when fetched
 
 
 def finish_moves(root: Path, state: DatasetState) -> int:

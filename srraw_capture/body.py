@@ -126,23 +126,20 @@ def apply_policy(
     return reports, warnings
 
 
-def set_and_read_back(call, name: str, value: object, tries: int = 3) -> object | None:
-    """set_single_config, read back; a busy body (-2 or -110) gets a few more tries.
+def set_and_read_back(call, name: str, value: object) -> object | None:
+    """set_single_config (a busy body gets its back-off in Camera.set_widget), read back.
 
     The read-back waits out libgphoto2's property cache (2 s, `cachetime`) before calling a
     value refused: a Sony mode-3 body takes the write at once, but the first read-back comes
     from the cache and shows the old value.
     """
-    for attempt in range(tries):
-        try:
-            call("set_widget", name, value, deadline=SET_DEADLINE_S)
-        except CameraError as exc:
-            if exc.link:
-                raise
-            time.sleep(0.3 * (attempt + 1))
-            continue
-        return read_back(call, name, value)
-    return read_back(call, name, value, wait_s=0)
+    try:
+        call("set_widget", name, value, deadline=SET_DEADLINE_S)
+    except CameraError as exc:
+        if exc.link:
+            raise
+        return read_back(call, name, value, wait_s=0)
+    return read_back(call, name, value)
 
 
 def read_back(call, name: str, value: object, wait_s: float = CACHE_S) -> object | None:

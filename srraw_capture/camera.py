@@ -21,6 +21,13 @@ GP_ERROR_IO = -7  # connection refused / unplugged
 GP_ERROR_TIMEOUT = -10
 GP_ERROR_MODEL_NOT_FOUND = -105
 GP_ERROR_CAMERA_BUSY = -110
+# srraw's own code, not libgphoto2's: the trigger was accepted but the files did not come within
+# the capture timeout. The link is fine and the body may still be writing them.
+CAPTURE_TIMEOUT = -1010
+# A busy body: -110 from a trigger, -2 from a property set (libgphoto2 answers -2 to DeviceBusy
+# and to a refusal alike, so a refusal costs the whole back-off before it is reported).
+BUSY_CODES = frozenset({GP_ERROR_CAMERA_BUSY, GP_ERROR_BAD_PARAMETERS})
+BUSY_BACKOFF_S = (0.1, 0.2, 0.4, 0.8, 1.2)  # 2.7 s in all
 
 # Codes after which the link is in doubt: close it and init again (libgphoto2 keeps answering
 # -1 after a dropped PTP/IP connection until exit() and a new init).
@@ -226,12 +233,24 @@ class Camera:
     def read_widgets(self, names: list[str]) -> dict[str, Widget | None]:
         return {name: self.read_widget(name) for name in names}
 
+    def _busy_retry(self, op: str, fn, *args):
+        """A call a busy body answers DeviceBusy to, retried with back-off."""
+        for pause in BUSY_BACKOFF_S:
+            try:
+                return self._call(op, fn, *args)
+            except CameraError as exc:
+                if exc.code not in BUSY_CODES:
+                    raise
+            time.sleep(pause)
+        return self._call(op, fn, *args)
+
     def set_widget(self, name: str, value: object) -> None:
-        """set_single_config one widget (the whole-tree set_config hides refusals)."""
+        """set_single_config one widget (the whole-tree set_config hides refusals); a busy
+        body gets the back-off before the refusal is believed."""
         camera = self._cam()
         widget = self._call(f"read {name}", camera.get_single_config, name)
         self._call(f"set {name}", widget.set_value, value)
-        self._call(f"set {name}", camera.set_single_config, name, widget)
+        self._busy_retry(f"set {name}", camera.set_single_config, name, widget)
 
     def read_focal(self, name: str) -> float | None:
         """The focal-length widget, fresh: read pending events first (they refresh libgphoto2's
@@ -269,7 +288,7 @@ class Camera:
         camera = self._cam()
         self.drain_events()
         start = time.monotonic()
-        self._call("capture", camera.trigger_capture)
+        self._busy_retry("capture", camera.trigger_capture)
         added: list[tuple[str, str]] = []
         events: list[str] = []
         complete = False
@@ -295,11 +314,21 @@ class Camera:
         if len(added) < expected:
             raise CameraError(
                 "capture",
-                GP_ERROR_TIMEOUT,
-                f"{len(added)} of {expected} files announced within {timeout:g} s",
+                CAPTURE_TIMEOUT,
+                f"{len(added)} of {expected} files announced within {timeout:g} s of the trigger",
             )
         files = [self.file_info(folder, name) for folder, name in added]
         return CaptureResult(files, seconds, events)
+
+    def list_files(self, folder: str = "/") -> list[tuple[str, str]]:
+        """Every file on the card as (folder, name), walking the folders from `folder`."""
+        camera = self._cam()
+        found = []
+        names = self._call("list files", camera.folder_list_files, folder)
+        found += [(folder, name) for name, _ in names]
+        for sub, _ in self._call("list folders", camera.folder_list_folders, folder):
+            found += self.list_files(f"{folder.rstrip('/')}/{sub}")
+        return found
 
     def file_info(self, folder: str, name: str) -> CardFile:
         info = self._call("file info", self._cam().file_get_info, folder, name)

@@ -69,9 +69,9 @@ import click
 @click.option(
     "--capture-timeout",
     type=click.FloatRange(1),
-    default=30.0,
-    show_default=True,
-    help="Seconds from the trigger to the last file announced.",
+    default=None,
+    help="Seconds from the trigger to the last file announced [default: 120 s until this "
+    "body's capture time is measured, then 3x its slowest capture, at least 30 s].",
 )
 @click.option(
     "--reconnect-timeout",
@@ -100,6 +100,12 @@ import click
     help="Only rebuild OUT/captures.parquet from the session journals (no camera).",
 )
 @click.option(
+    "--fetch-orphans",
+    is_flag=True,
+    help="Only fetch the files interrupted captures left on the card into "
+    "OUT/.srraw/orphans/ (then deleted from the card unless --keep-on-card).",
+)
+@click.option(
     "--abandon",
     "abandon_seq",
     metavar="SEQ",
@@ -118,11 +124,12 @@ def capture(
     reshoot: bool,
     focal_source: str,
     zoom_timeout: float,
-    capture_timeout: float,
+    capture_timeout: float | None,
     reconnect_timeout: float,
     max_attempts: int,
     settle: float,
     rebuild: bool,
+    fetch_orphans: bool,
     abandon_seq: str | None,
 ) -> None:
     """Capture zoom sequences (one scene, every focal length of the rig) into OUT.
@@ -164,6 +171,7 @@ def capture(
         settle_s=settle,
         interactive=not yes and sys.stdin.isatty(),
         reshoot=reshoot,
+        fetch_orphans=fetch_orphans,
     )
     console = Console(interactive=opts.interactive)
     session = Session(opts, console)

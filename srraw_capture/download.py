@@ -68,6 +68,35 @@ def _temp_beside(final: Path) -> Path:
     return Path(name)
 
 
+def _download(call, item: CardFile, final: Path):
+    """One card file into a temporary name beside `final`: (temporary path, Download)."""
+    tmp = _temp_beside(final)
+    try:
+        deadline = 30 + item.size / 2e6  # 2 MB/s is slow even for USB 2
+        got = call("download", item.folder, item.name, str(tmp), deadline=deadline)
+        if got.bytes != item.size:
+            raise SrrawError(
+                f"downloaded {got.bytes} bytes of {item.name}, the card has {item.size}", final
+            )
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return tmp, got
+
+
+def fetch_file(call, item: CardFile, final: Path):
+    """One card file safely to `final` (temporary name, fsync, sha256, rename): its Download."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp, got = _download(call, item, final)
+    except OSError as exc:
+        raise SrrawError(f"cannot write: {exc.strerror or exc}", final) from exc
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+    return got
+
+
 def fetch_frame(call, folder: Path, frame: int, card: list[CardFile]) -> Fetched:
     """Download a frame's card files to temporary names in `folder` through the camera worker.
 
@@ -83,15 +112,8 @@ def fetch_frame(call, folder: Path, frame: int, card: list[CardFile]) -> Fetched
             if kind is None or kind in fetched.temps:
                 continue  # sidecars and the like are left on the card
             final = folder / frame_file_name(frame, item.name)
-            tmp = _temp_beside(final)
+            tmp, got = _download(call, item, final)
             fetched.temps[kind], fetched.finals[kind] = tmp, final
-            deadline = 30 + item.size / 2e6  # 2 MB/s is slow even for USB 2
-            got = call("download", item.folder, item.name, str(tmp), deadline=deadline)
-            if got.bytes != item.size:
-                raise SrrawError(
-                    f"downloaded {got.bytes} bytes of {item.name}, the card has {item.size}",
-                    final,
-                )
             fetched.sha256[kind], fetched.sizes[kind] = got.sha256, got.bytes
             fetched.transfer_s += got.transfer_s
             fetched.write_s += got.write_s

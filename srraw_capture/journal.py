@@ -3,12 +3,16 @@
 One journal per session, `DATASET/.srraw/journal-<session>.jsonl`. Records (field `type`):
 
     session        a controller started: rig, camera, port
+    card_listing   the files on the card when it started (to tell later what srraw left there)
     sequence       a sequence started: its focal plan, the body it is shot with
+    trigger        the shutter is about to be released for a frame attempt
     capture        a frame was taken: attempt, asked and camera focal length, the card files
     retake         that capture was rejected (EXIF off the plan, exposure changed, bad file)
     frame          the frame's files are safely on disk (renamed, fsynced): the captures row
     card_deleted   its card files were deleted after that
     frame_failed   the frame could not be taken (a failed row until it is retaken)
+    orphan_fetched a file an interrupted capture left on the card, now safely on disk
+    orphan_deleted ... and deleted from the card after that
     qa             the field QA verdict of a finished sequence
     reshoot        the photographer chose to shoot the sequence again: its frames are pending,
                    shot into a fresh folder (`folder`) while the first take stays in place
@@ -164,6 +168,20 @@ class DatasetState:
     sequences: dict[str, SequenceState] = field(default_factory=dict)
     sessions: list[dict] = field(default_factory=list)
     moves: list[tuple[str, str]] = field(default_factory=list)  # journalled folder renames
+    capture_s: dict[str, float] = field(default_factory=dict)  # serial -> slowest capture
+    listings: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # session -> card
+    open_triggers: set[tuple] = field(default_factory=set)  # triggers no capture followed
+    claimed: set[tuple[str, str]] = field(default_factory=set)  # card files srraw accounted for
+
+    def orphans(self, card: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Card files an interrupted capture left: new since the start of a session whose
+        trigger no capture record followed, and claimed by no frame."""
+        sessions = {key[0] for key in self.open_triggers}
+        new: set[tuple[str, str]] = set()
+        for session in sessions:
+            if session in self.listings:
+                new |= {tuple(c) for c in card} - self.listings[session]
+        return sorted(new - self.claimed)
 
     def unfinished(self, qa: bool = True) -> SequenceState | None:
         """The sequence a new session resumes: started and not done, or done with its field
@@ -190,11 +208,24 @@ def _frame(state: DatasetState, record: dict) -> FrameState | None:
     return seq.frames.get(int(record.get("frame", 0)))
 
 
+def _trigger_key(record: dict) -> tuple:
+    return (
+        record.get("session"),
+        record.get("sequence"),
+        record.get("frame"),
+        record.get("attempt"),
+    )
+
+
 def apply(state: DatasetState, record: dict) -> None:
     """Fold one journal record into the state."""
     kind = record.get("type")
     if kind == "session":
         state.sessions.append(record)
+    elif kind == "card_listing":
+        state.listings[record["session"]] = {(f, n) for f, n in record["files"]}
+    elif kind in ("orphan_fetched", "orphan_deleted"):
+        state.claimed.add((record["folder"], record["name"]))
     elif kind == "sequence":
         name = record["sequence"]
         focals = [float(f) for f in record["focal_lengths_mm"]]
@@ -232,9 +263,16 @@ def apply(state: DatasetState, record: dict) -> None:
         if seq := state.sequences.get(record["sequence"]):
             seq.qa, seq.qa_due = record, False
     elif (frame := _frame(state, record)) is not None:
-        if kind == "capture":
+        if kind == "trigger":
+            state.open_triggers.add(_trigger_key(record))
+        elif kind == "capture":
             frame.attempts = max(frame.attempts, int(record.get("attempt", 0)))
             frame.card, frame.capture = list(record.get("card", [])), record
+            state.open_triggers.discard(_trigger_key(record))
+            state.claimed |= {(c["folder"], c["name"]) for c in frame.card}
+            serial, seconds = record.get("camera_serial") or "", record.get("capture_s")
+            if seconds is not None:
+                state.capture_s[serial] = max(state.capture_s.get(serial, 0.0), float(seconds))
         elif kind == "retake":
             frame.card, frame.capture = [], None
         elif kind == "frame":

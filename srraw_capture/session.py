@@ -22,8 +22,8 @@ from srraw.errors import SrrawError
 from srraw.files import atomic_write_bytes, relative_to_root
 from srraw.rig import Rig
 from srraw_capture import aside, body, guide
-from srraw_capture.camera import CameraError, CameraInfo, CardFile
-from srraw_capture.download import Timer, fetch_frame, remove_stale_temps
+from srraw_capture.camera import CAPTURE_TIMEOUT, CameraError, CameraInfo, CardFile
+from srraw_capture.download import Timer, fetch_file, fetch_frame, remove_stale_temps
 from srraw_capture.guide import Console
 from srraw_capture.journal import (
     RIGS_KEPT,
@@ -51,6 +51,8 @@ from srraw_capture.worker import CameraWorker
 
 POLL_S = 0.15  # focal-length polling while guiding
 SONY_CARD_AND_SDRAM = 0x11  # StillImageStoreDestination: to the card and to the computer
+FIRST_CAPTURE_TIMEOUT_S = 120.0  # a body whose capture time is not known yet
+CAPTURE_TIMEOUT_FACTOR = 3.0  # later: this many times its slowest capture (30 s at least)
 
 
 @dataclass
@@ -64,13 +66,14 @@ class Options:
     qa: bool = True
     focal_source: str = "auto"  # auto | camera | exif
     zoom_timeout: float = 300.0
-    capture_timeout: float = 30.0
+    capture_timeout: float | None = None  # None: from the body's measured capture time
     reconnect_timeout: float = 30.0
     max_attempts: int = 3
     settle_s: float = 0.5  # manual zoom: the reading must stay in tolerance this long
     qa_timeout: float = 600.0
     interactive: bool = True
     reshoot: bool = False  # non-interactive: reshoot (once) a sequence the field check rejects
+    fetch_orphans: bool = False  # only fetch what interrupted captures left on the card
 
 
 class Reconnected(Exception):
@@ -82,6 +85,7 @@ class Summary:
     sequences: list[str] = field(default_factory=list)
     frames_ok: int = 0
     retakes: int = 0
+    orphans: list[str] = field(default_factory=list)  # card files interrupted captures left
     qa: dict[str, dict] = field(default_factory=dict)
     frame_seconds: list[dict] = field(default_factory=list)  # per-frame timing (benchmark)
     setup_s: float = 0.0  # putting the body on the exposure policy (stepping bodies: seconds)
@@ -224,6 +228,11 @@ class Session:
             port=info.port,
             vendor=self.vendor or "generic",
         )
+        card = self._plain_call("list_files")
+        self.record("card_listing", files=[list(c) for c in card])
+        if opts.fetch_orphans:
+            self._orphans(fetch=True)
+            return
         self._settle_card()
         resume = self.state.unfinished(qa=opts.qa)
         if resume is not None:
@@ -237,6 +246,7 @@ class Session:
             resume = None
             self._shoot_sequence(seq)
             done += 1
+        self._orphans(fetch=False)
         self.console.line(
             f"capture: {len(self.summary.sequences)} sequence(s), "
             f"{self.summary.frames_ok} frame(s) on disk, {self.summary.retakes} retake(s) "
@@ -515,20 +525,30 @@ class Session:
             self._check_exposure()
         bias = self._bias.get((seq.name, frame.frame), 0.0)
         camera_mm = self._bring_zoom(label, frame.focal_asked_mm, timer, bias)
+        timeout, why = self._capture_timeout()
+        self.record("trigger", sequence=seq.name, frame=frame.frame, attempt=attempt)
         with timer.step("capture"):
             try:
                 result = self.call(
-                    "capture",
-                    expected_files(self.rig),
-                    self.opts.capture_timeout,
-                    deadline=self.opts.capture_timeout + 15,
+                    "capture", expected_files(self.rig), timeout, deadline=timeout + 20
                 )
             except Reconnected:
                 self._card_full_check()
                 raise
             except CameraError as exc:
                 self._card_full_check()
+                if exc.code == CAPTURE_TIMEOUT:
+                    raise SrrawError(
+                        f"{label}: {exc.message} ({why}); a body slower than that needs a "
+                        "larger --capture-timeout SECONDS. Run again to resume; files the body "
+                        "writes late are reported as left on the card"
+                    ) from None
                 raise SrrawError(f"{label}: the camera did not take the picture ({exc})") from None
+        if self.opts.capture_timeout is not None and result.seconds > 0.6 * timeout:
+            self.console.line(
+                f"warning: the body took {result.seconds:.1f} s from the trigger to its files, "
+                f"close to --capture-timeout {timeout:g}: give a larger one"
+            )
         assert self.info is not None
         self.record(
             "capture",
@@ -543,6 +563,58 @@ class Session:
         )
         timer.steps["camera_capture"] = result.seconds
         self._save(seq, frame, result.files, camera_mm, timer, {})
+
+    def _capture_timeout(self) -> tuple[float, str]:
+        """Seconds from the trigger to the last file, and where that limit comes from."""
+        if self.opts.capture_timeout is not None:
+            return self.opts.capture_timeout, f"--capture-timeout {self.opts.capture_timeout:g}"
+        assert self.info is not None
+        slowest = self.state.capture_s.get(self.info.serial or "")
+        if slowest is None:
+            return FIRST_CAPTURE_TIMEOUT_S, "the limit for a body whose capture time is not known"
+        limit = max(30.0, CAPTURE_TIMEOUT_FACTOR * slowest)
+        return limit, f"{CAPTURE_TIMEOUT_FACTOR:g} x this body's slowest capture, {slowest:.1f} s"
+
+    def _orphans(self, fetch: bool) -> None:
+        """Files interrupted captures left on the card: said, or fetched when asked (then
+        deleted from the card unless --keep-on-card); never deleted silently."""
+        if not self.state.open_triggers:
+            if fetch:
+                self.console.line("card: no file left there by an interrupted capture")
+            return
+        self._plain_call("drain_events")  # libgphoto2 lists new files once their events are read
+        orphans = self.state.orphans(self._plain_call("list_files"))
+        self.summary.orphans = [f"{folder.rstrip('/')}/{name}" for folder, name in orphans]
+        if not orphans:
+            if fetch:
+                self.console.line("card: no file left there by an interrupted capture")
+            return
+        if not fetch:
+            self.console.line(
+                f"card: {len(orphans)} file(s) left on the card by an interrupted capture, kept "
+                f"there: {', '.join(self.summary.orphans)}; run the same command with "
+                f"--fetch-orphans to fetch them into {self.root / aside.ORPHANS}"
+            )
+            return
+        folder = f"{aside.ORPHANS}/{self.session_id}"
+        for card_folder, name in orphans:
+            item = self._plain_call("file_info", card_folder, name)
+            final = self.root / folder / name
+            got = fetch_file(self.call, item, final)
+            self.record(
+                "orphan_fetched",
+                folder=card_folder,
+                name=name,
+                path=f"{folder}/{name}",
+                sha256=got.sha256,
+                bytes=got.bytes,
+            )
+            note = "kept on the card"
+            if not self.opts.keep_on_card:
+                self.call("delete", card_folder, name)
+                self.record("orphan_deleted", folder=card_folder, name=name)
+                note = "then deleted from the card"
+            self.console.line(f"card: fetched {item.path} -> {final} ({got.bytes} bytes; {note})")
 
     def _card_full_check(self) -> None:
         """A failed capture on a full card reads like a dropped link (-1): say which."""

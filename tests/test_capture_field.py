@@ -5,8 +5,10 @@ libgphoto2's own stderr, and what the photographer reads."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,65 @@ def test_reshoot_killed_midway_never_mixes_frames(tmp_path, home):
     rejected = list((out / ".srraw" / "rejected").glob("*/0*.DNG"))
     assert {(int(p.stem), sha256_file(p)) for p in rejected} == first
     assert [s.sequence for s in discover_folders(out)] == ["00001"]
+
+
+def _status(sim) -> dict:
+    return json.loads(sim.command("status").removeprefix("ok "))
+
+
+def test_shots_left_on_the_card_are_reported_and_fetched_on_request(tmp_path, home):
+    """Frame 3's files come after --capture-timeout (a slow body): the run stops with a line
+    that names the option, not "did not take the picture". The next run retakes frame 3 and
+    reports the files left on the card; --fetch-orphans fetches them and only then deletes them
+    from the card."""
+    sim = simcam(home)
+    out = tmp_path / "dataset"
+    try:
+        cap = Capture(capture_args(out, sim.port_path, "--no-qa", "--capture-timeout", "1"), home)
+        cap.wait_for(r"^00001 frame 1/7: .* ok \(")
+        sim.command("capture-delay 4 1")
+        assert cap.finish() == 2, cap.output
+        error = cap.stderr.strip().splitlines()[-1]
+        assert "--capture-timeout" in error and "did not take the picture" not in error, error
+        deadline = time.monotonic() + 30
+        while len(_status(sim)["objects"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        late = sorted(_status(sim)["objects"])
+        assert len(late) == 2, late  # the body did take it, after the timeout
+        again, rc = run_capture(out, sim.port_path, home, "--no-qa")
+        assert rc == 0, again.output
+        assert_sequence_complete(out, "00001")
+        report = [line for line in again.lines if "left on the card" in line]
+        assert report and all(name in report[0] for name in late), again.output
+        assert sorted(_status(sim)["objects"]) == late  # reported, not deleted
+        fetch, rc = run_capture(out, sim.port_path, home, "--fetch-orphans")
+        status = _status(sim)
+    finally:
+        sim.stop()
+    assert rc == 0, fetch.output
+    fetched = sorted((out / ".srraw" / "orphans").glob("*/*"))
+    assert sorted(p.name for p in fetched) == late
+    for rec in journal_records(out, "orphan_fetched"):
+        assert sha256_file(out / rec["path"]) == rec["sha256"]
+    assert len(journal_records(out, "orphan_fetched")) == 2
+    assert status["objects"] == []  # deleted from the card once safely on disk
+    assert "frame 1/7" not in fetch.output  # fetching shoots nothing
+
+
+@pytest.mark.slow
+def test_a_slow_body_is_waited_for(tmp_path, home):
+    """A body that takes 35 s from the trigger to its files (12 MP, long exposure) outlives the
+    old fixed 30 s timeout; the default now waits for a body whose capture time is not known
+    yet, then sets the limit from the measured time."""
+    sim = simcam(home)
+    out = tmp_path / "dataset"
+    sim.command("capture-delay 35 1")
+    try:
+        cap = Capture(capture_args(out, sim.port_path, "--no-qa"), home, timeout=240)
+        rc = cap.finish()
+    finally:
+        sim.stop()
+    assert rc == 0, cap.output
+    assert_sequence_complete(out, "00001")
+    first = journal_records(out, "capture")[0]
+    assert first["capture_s"] >= 35
