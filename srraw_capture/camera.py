@@ -302,7 +302,10 @@ class Camera:
             elif kind == gp.GP_EVENT_TIMEOUT:
                 if len(added) >= expected and complete:
                     break
-                if len(added) >= expected and time.monotonic() - start > 0.5 + timeout / 20:
+                if (
+                    len(added) >= expected
+                    and time.monotonic() - start > 0.5 + min(timeout, 30) / 20
+                ):
                     break  # some bodies never send CaptureComplete
                 time.sleep(0.01)
                 continue
