@@ -102,6 +102,12 @@ def parse_iso(value: object) -> int | None:
     return round(number) if number else None
 
 
+def parse_percent(value: object) -> int | None:
+    """A battery level as libgphoto2 shows it ('40%', '40'); None when it is not a number."""
+    number = _number(str(value).replace("%", " "))
+    return None if number is None or not 0 <= number <= 100 else round(number)
+
+
 def is_manual(value: object) -> bool:
     return str(value).strip().lower() in ("m", "manual", "manual exposure", "1")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from srraw.errors import SrrawError
 from srraw.files import atomic_write_bytes, relative_to_root
 from srraw.rig import Rig
-from srraw_capture import aside, body, guide
+from srraw_capture import aside, body, guide, plan
 from srraw_capture.camera import CAPTURE_TIMEOUT, CameraError, CameraInfo, CardFile
 from srraw_capture.download import Timer, fetch_file, fetch_frame, remove_stale_temps
 from srraw_capture.guide import Console
@@ -53,6 +53,7 @@ POLL_S = 0.15  # focal-length polling while guiding
 SONY_CARD_AND_SDRAM = 0x11  # StillImageStoreDestination: to the card and to the computer
 FIRST_CAPTURE_TIMEOUT_S = 120.0  # a body whose capture time is not known yet
 CAPTURE_TIMEOUT_FACTOR = 3.0  # later: this many times its slowest capture (30 s at least)
+BATTERY_WARN_PCT = (20, 5)  # said once when the battery first falls to each
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Session:
         self.capture_target: str | None = None
         self._force_exposure = False
         self._reshot: set[str] = set()
+        self._battery_said: set[int] = set()
         # EXIF focal minus camera reading, learned from a rejected capture of the same frame
         # (EXIF rounds to whole mm on many bodies): the retake aims the camera reading off it.
         self._bias: dict[tuple[str, int], float] = {}
@@ -238,6 +240,7 @@ class Session:
         if resume is not None:
             self._check_resumable(resume)
         self._setup_body()
+        self._battery_check()
         done = 0
         while done < opts.scenes:
             seq = resume or self._new_sequence(done)
@@ -420,6 +423,7 @@ class Session:
                 if not frame.ok:
                     self._shoot_frame(seq, frame)
                     self.console.advance()
+                    self._battery_check()
             self.console.close_bar()
             if seq.reshoot_folder is not None:
                 self._swap_reshoot(seq)
@@ -563,6 +567,23 @@ class Session:
         )
         timer.steps["camera_capture"] = result.seconds
         self._save(seq, frame, result.files, camera_mm, timer, {})
+
+    def _battery_check(self) -> None:
+        """Say when the battery falls to 20% and to 5% (once each): a body that dies mid-frame
+        loses nothing, but the sequence waits for a fresh battery."""
+        widget = self._plain_call("read_widget", "batterylevel")
+        level = None if widget is None else plan.parse_percent(widget.value)
+        if level is None:
+            return
+        crossed = [t for t in BATTERY_WARN_PCT if level <= t and t not in self._battery_said]
+        if not crossed:
+            return
+        self._battery_said.update(crossed)
+        advice = "change it now" if level <= BATTERY_WARN_PCT[-1] else "have a charged one ready"
+        self.console.line(
+            f"warning: battery at {level}%: {advice} (if it dies, run the same command again "
+            "to resume; nothing on disk is lost)"
+        )
 
     def _capture_timeout(self) -> tuple[float, str]:
         """Seconds from the trigger to the last file, and where that limit comes from."""

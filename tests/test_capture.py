@@ -43,6 +43,8 @@ def test_widget_values_as_bodies_show_them():
     assert plan.quality_kind("NEF+Fine") == "raw+jpeg"  # Nikon
     assert plan.quality_kind("RAW") == "raw" and plan.quality_kind("Extra Fine") == "jpeg"
     assert plan.is_manual("M") and plan.is_manual("Manual") and not plan.is_manual("A")
+    assert plan.parse_percent("3%") == 3 and plan.parse_percent("100") == 100
+    assert plan.parse_percent("broken") is None and plan.parse_percent("250%") is None
 
 
 def test_choosing_widget_values_for_the_plan():

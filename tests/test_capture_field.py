@@ -206,3 +206,24 @@ def test_a_slow_body_is_waited_for(tmp_path, home):
     assert_sequence_complete(out, "00001")
     first = journal_records(out, "capture")[0]
     assert first["capture_s"] >= 35
+
+
+def test_busy_body_is_retried_and_a_low_battery_is_said(tmp_path, home):
+    """The battery is at 3% when the run starts: said at once. After frame 2 the body answers
+    DeviceBusy to the next two property sets (the power zoom): retried with back-off, the
+    sequence completes."""
+    sim = simcam(home)
+    assert sim.command("battery 3").startswith("ok")
+    out = tmp_path / "dataset"
+    try:
+        cap = Capture(capture_args(out, sim.port_path, "--no-qa"), home)
+        cap.wait_for(r"^00001 frame 2/7: .* ok \(")
+        assert sim.command("busy-next 2").startswith("ok")
+        rc = cap.finish()
+        status = _status(sim)
+    finally:
+        sim.stop()
+    assert rc == 0, cap.output
+    assert "warning: battery at 3%" in cap.output, cap.output
+    assert status["faults"]["busy_next"] == 0  # the body did answer busy twice
+    assert_sequence_complete(out, "00001")
