@@ -27,6 +27,7 @@ from srraw_capture.download import Timer, fetch_file, fetch_frame, remove_stale_
 from srraw_capture.guide import Console
 from srraw_capture.journal import (
     RIGS_KEPT,
+    STATE_DIR,
     DatasetLock,
     DatasetState,
     FrameState,
@@ -103,7 +104,8 @@ class Session:
         self.state = DatasetState()
         self.journal: Journal | None = None
         self.session_id = new_session_id()
-        self.worker = CameraWorker(opts.camera)
+        log = opts.root / STATE_DIR / f"camera-{self.session_id}.log"
+        self.worker = CameraWorker(opts.camera, str(log))
         self.info: CameraInfo | None = None
         self.summary = Summary()
         self.focal_widget = opts.rig.zoom.focal_widget or "focallength"
@@ -201,6 +203,10 @@ class Session:
         finally:
             self.console.close_bar()
             self.worker.stop()
+            log = Path(self.worker.log or "")
+            with contextlib.suppress(OSError):
+                if log.is_file() and log.stat().st_size == 0:
+                    log.unlink()  # libgphoto2 said nothing this session
             with contextlib.suppress(SrrawError, OSError):
                 rebuild_captures(self.root, self.state)
             lock.release()

@@ -3,6 +3,10 @@
 A Python thread cannot cancel a libgphoto2 call that hangs; a process can be killed and started
 again. The child ignores SIGINT, so Ctrl-C reaches only the controller, which then closes the
 camera cleanly instead of tearing down a transfer half way.
+
+libgphoto2 writes its own complaints to stderr ("connect cmd: Connection refused", up to dozens
+of lines on a dropped link). The child's stderr goes to a log file instead, and the lines a
+failed call wrote are folded into its CameraError, so the photographer reads one line.
 """
 
 from __future__ import annotations
@@ -19,9 +23,43 @@ from srraw_capture.camera import GP_ERROR_TIMEOUT, CameraError
 DEFAULT_DEADLINE = 30.0
 
 
-def _serve(conn, port: str | None, home: str | None) -> None:
+FOLDED_LINES = 3  # libgphoto2 lines folded into an error (the last distinct ones)
+
+
+def _stderr_to(log: str | None) -> None:
+    """The child's stderr (libgphoto2 writes there) into the log file, appended."""
+    if log is None:
+        return
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _written_since(log: str | None, offset: int) -> str:
+    """What libgphoto2 wrote to the log since `offset`, as one short clause."""
+    if log is None:
+        return ""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read(65536).decode(errors="replace")
+    except OSError:
+        return ""
+    lines = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    return "; ".join(lines[-FOLDED_LINES:])
+
+
+def _log_size(log: str | None) -> int:
+    try:
+        return os.path.getsize(log) if log else 0
+    except OSError:
+        return 0
+
+
+def _serve(conn, port: str | None, home: str | None, log: str | None = None) -> None:
     """Child: run Camera methods sent as (name, args) and answer ("ok", value) / ("err", exc)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stderr_to(log)
     if home:
         os.environ["HOME"] = home
     from srraw_capture.camera import Camera
@@ -35,9 +73,12 @@ def _serve(conn, port: str | None, home: str | None) -> None:
         if request is None:
             break
         name, args = request
+        offset = _log_size(log)
         try:
             conn.send(("ok", getattr(camera, name)(*args)))
         except CameraError as exc:
+            if said := _written_since(log, offset):
+                exc = CameraError(exc.op, exc.code, f"{exc.message} (libgphoto2: {said})")
             conn.send(("err", exc))
         except OSError as exc:  # writing the download: ENOSPC and the like
             conn.send(("oserr", (exc.errno, exc.strerror or str(exc), exc.filename)))
@@ -53,8 +94,9 @@ class WorkerGone(CameraError):
 class CameraWorker:
     """The controller's handle on the camera: Camera's methods, each with a deadline."""
 
-    def __init__(self, port: str | None) -> None:
+    def __init__(self, port: str | None, log: str | None = None) -> None:
         self.port = port
+        self.log = log  # the child's stderr (libgphoto2's own messages) goes here
         self._ctx = mp.get_context("spawn")
         self._proc = None
         self._conn = None
@@ -63,7 +105,7 @@ class CameraWorker:
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(
             target=_serve,
-            args=(child, self.port, os.environ.get("HOME")),
+            args=(child, self.port, os.environ.get("HOME"), self.log),
             name="srraw-camera",
             daemon=True,
         )

@@ -227,3 +227,24 @@ def test_busy_body_is_retried_and_a_low_battery_is_said(tmp_path, home):
     assert "warning: battery at 3%" in cap.output, cap.output
     assert status["faults"]["busy_next"] == 0  # the body did answer busy twice
     assert_sequence_complete(out, "00001")
+
+
+def test_libgphoto2_stderr_is_folded_into_the_one_line_error(tmp_path, home):
+    """The camera is unplugged mid-sequence and stays away: libgphoto2's own complaints
+    ("connect cmd: Connection refused" and the like) come inside srraw's one-line error, not
+    as lines before it; the whole of them is kept in the dataset's camera log."""
+    sim = simcam(home)
+    out = tmp_path / "dataset"
+    try:
+        cap = Capture(capture_args(out, sim.port_path, "--no-qa", "--reconnect-timeout", "2"), home)
+        cap.wait_for(r"^00001 frame 2/7: .* ok \(")
+        sim.command("unplug")
+        rc = cap.finish()
+    finally:
+        sim.stop()
+    assert rc == 2, cap.output
+    lines = cap.stderr.strip().splitlines()
+    assert len(lines) == 1, cap.stderr
+    assert lines[0].startswith("Error: lost the camera") and "libgphoto2: " in lines[0], lines
+    (log,) = (out / ".srraw").glob("camera-*.log")
+    assert "Connection refused" in log.read_text()
