@@ -50,6 +50,16 @@ def vendor_of(manufacturer: str | None) -> str | None:
     return next((key for key in VENDORS if key in text), None)
 
 
+def where_text(target: str) -> str:
+    """What a capture target means for the frames, in words."""
+    text = target.lower()
+    if "card" in text and "ram" in text:
+        return "a copy stays on the card"
+    if "card" in text:
+        return "each frame is written to the card first"
+    return "frames only in the camera's memory"
+
+
 def card_target(choices: tuple[str, ...]) -> str | None:
     """The `capturetarget` choice that keeps a copy on the card and still gives the computer
     the files: Sony 'card+sdram' (its 'card' alone never reaches the computer), Nikon and

@@ -46,6 +46,7 @@ from srraw_capture.plan import (
     expected_files,
     file_kind,
     vendor_of,
+    where_text,
 )
 from srraw_capture.verify import verify_frame
 from srraw_capture.worker import CameraWorker
@@ -358,7 +359,7 @@ class Session:
         after = body.read_back(self._plain_call, "capturetarget", want)
         if after == want:
             self.console.line(
-                f"camera: capture target {widget.value} -> {want} (a copy stays on the card)"
+                f"camera: capture target {widget.value} -> {want} ({where_text(want)})"
             )
         else:
             self.console.line(

@@ -97,6 +97,49 @@ def test_sony_sequence_steps_the_exposure_and_downloads_from_the_camera_memory(t
     assert len(status["objects"]) == 14 + 2 * len(journal_records(out, "retake"))  # card copies
 
 
+# What each body's run must show: model, raw extension, capture target line, live focal.
+MATRIX = {
+    "sony-mode3": ("ILCE-7M4", "ARW", "sdram -> card+sdram", False),
+    "nikon": ("D850", "NEF", "Internal RAM -> Memory card", True),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("body", sorted(MATRIX))
+def test_sequence_through_each_body(tmp_path, home, body):
+    """The same run on the other personalities: exposure set once and verified, the capture
+    target that keeps the frames on the card, 7 frames RAW+JPEG, focal length live where the
+    body reports it (Nikon) and from EXIF otherwise."""
+    model, raw_ext, target, live = MATRIX[body]
+    sim = _sim(home, body)
+    sim.command("set f-number 8")
+    sim.command("set iso 800")
+    out = tmp_path / "dataset"
+    try:
+        cap = _start(out, sim, home, "--no-qa")
+        rc = cap.finish()
+        status = _status(sim)
+    finally:
+        sim.stop()
+    assert rc == 0, cap.output
+    assert f"camera: {model} serial" in cap.output
+    assert "camera: set aperture f/8 -> f/16" in cap.output
+    assert f"camera: capture target {target} (" in cap.output, cap.output
+    assert ("judged from each frame's EXIF" in cap.output) is not live
+    assert_sequence_complete(out, "00001", raw_ext=raw_ext)
+    df = captures(out)
+    assert set(df.f_number) == {16.0} and set(df.iso) == {100}
+    assert bool(df.focal_camera_mm.notna().all()) is live
+    if live:
+        for row in df.itertuples():
+            assert RIG.within_tolerance(row.focal_asked_mm, row.focal_camera_mm)
+    on_card = journal_records(out, "card_deleted")
+    in_memory = journal_records(out, "nothing_to_delete")
+    assert len(on_card) + len(in_memory) == 7
+    if body == "nikon":  # written to the card, fetched from there, deleted once on disk
+        assert len(on_card) == 7 and status["objects"] == []
+
+
 @pytest.mark.slow
 def test_sony_controller_killed_mid_capture_then_resumed(tmp_path, home):
     """SIGKILL to the controller and its camera worker while frame 4 is being captured and

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from srraw.rig import Rig
 from srraw_capture.simcam.device import CameraConfig, SimCamera
+from srraw_capture.simcam.nikon import NikonCamera
 from srraw_capture.simcam.render import Renderer
 from srraw_capture.simcam.sony import SonyCamera, SonyMode3Camera
 
@@ -16,6 +17,7 @@ BODIES: dict[str, type[SimCamera]] = {
     "generic": SimCamera,
     "sony": SonyCamera,
     "sony-mode3": SonyMode3Camera,
+    "nikon": NikonCamera,
 }
 
 
