@@ -9,11 +9,13 @@ from tqdm import tqdm
 
 from srraw.parallel import run_local
 from srraw.rig import load_rig
+from srraw.synth.scene import SCENE_KINDS
 from srraw.synth.sequence import (
     JPEG_GEOMETRIES,
     frame_size,
     is_complete,
     lens_setup,
+    scene_kind_for,
     write_sequence,
 )
 
@@ -23,10 +25,10 @@ def sequence_seed(seed: int, index: int) -> int:
 
 
 def _write_one(
-    rig_spec: str, folder: Path, seed: int, size: tuple[int, int], lens_args: tuple
+    rig_spec: str, folder: Path, seed: int, size: tuple[int, int], lens_args: tuple, kind: str
 ) -> str:
     rig = load_rig(rig_spec)
-    write_sequence(rig, folder, seed, size, lens=lens_setup(rig, *lens_args))
+    write_sequence(rig, folder, seed, size, lens=lens_setup(rig, *lens_args), kind=kind)
     return folder.name
 
 
@@ -42,23 +44,28 @@ def synthesize(
     lens: str | None = None,
     jpeg_geometry: str = "raw",
     exif_lens: str | None = None,
+    scene_kind: str = "normal",
 ) -> list[Path]:
     """Write `scenes` sequences 00001.. into `out`, skipping complete ones unless `force`.
 
     `lens`: a lensfun lens name, 'none' for ideal pinhole frames, None for the rig's lens; the
-    copy's perturbation of its terms is drawn once per dataset from `seed`."""
+    copy's perturbation of its terms is drawn once per dataset from `seed`. `scene_kind`:
+    'normal', 'smooth', 'depth', or 'mixed' (see scene_kind_for); a sequence of another kind
+    is rewritten."""
     rig = load_rig(rig_spec)
     lens_args = (lens, seed, jpeg_geometry, exif_lens)
     setup = lens_setup(rig, *lens_args)
     size = frame_size(rig, megapixels)
     folders = [out / f"{i:05d}" for i in range(1, scenes + 1)]
-    todo = [f for f in folders if force or not is_complete(f)]
+    kinds = {f: scene_kind_for(scene_kind, seed, int(f.name)) for f in folders}
+    todo = [f for f in folders if force or not is_complete(f, kinds[f])]
     if len(todo) < len(folders) and progress:
         click.echo(f"{len(folders) - len(todo)} of {len(folders)} sequences already complete")
     disable = not progress or not todo
     if jobs > 1:
         tasks = [
-            (str(rig.path), f, sequence_seed(seed, int(f.name)), size, lens_args) for f in todo
+            (str(rig.path), f, sequence_seed(seed, int(f.name)), size, lens_args, kinds[f])
+            for f in todo
         ]
         with tqdm(total=len(todo), unit="seq", desc="synth", disable=disable) as bar:
             for name in run_local(_write_one, tasks, jobs):
@@ -70,7 +77,15 @@ def synthesize(
         for folder in todo:
             bar.set_postfix_str(f"sequence {folder.name}")
             seq_seed = sequence_seed(seed, int(folder.name))
-            write_sequence(rig, folder, seq_seed, size, on_frame=lambda _: bar.update(), lens=setup)
+            write_sequence(
+                rig,
+                folder,
+                seq_seed,
+                size,
+                on_frame=lambda _: bar.update(),
+                lens=setup,
+                kind=kinds[folder],
+            )
     return folders
 
 
@@ -118,6 +133,16 @@ def synthesize(
     default=None,
     help="Lens name written to EXIF instead of the rig's (e.g. a name lensfun does not know).",
 )
+@click.option(
+    "--scene-kind",
+    type=click.Choice((*SCENE_KINDS, "mixed")),
+    default="normal",
+    show_default=True,
+    help="'smooth': a defocused background with texture in one region only; 'depth': a "
+    "foreground layer that shifts against the background as the zoom moves the lens's "
+    "entrance pupil; 'mixed': of every 4 sequences 2 normal, 1 smooth, 1 depth (order from "
+    "--seed). truth.json records each sequence's kind.",
+)
 @click.option("--force", is_flag=True, help="Rewrite sequences that are already complete.")
 @click.option(
     "--jobs",
@@ -135,6 +160,7 @@ def synth(
     lens: str | None,
     jpeg_geometry: str,
     exif_lens: str | None,
+    scene_kind: str,
     force: bool,
     jobs: int,
 ) -> None:
@@ -153,5 +179,6 @@ def synth(
         lens=lens,
         jpeg_geometry=jpeg_geometry,
         exif_lens=exif_lens,
+        scene_kind=scene_kind,
     )
     click.echo(f"{len(folders)} sequences in {out}")

@@ -113,6 +113,7 @@ def render_radiance(
     supersample: int = 3,
     strip_pixels: int = 6_000_000,
     lens: LensGeometry | None = None,
+    foreground_pose: np.ndarray | None = None,
 ) -> np.ndarray:
     """Scene radiance (linear sRGB, float32 (H, W, 3)) integrated over each pixel.
 
@@ -120,6 +121,7 @@ def render_radiance(
     resolution, warped onto the rotated pixel grid (through the lens's distortion when there is
     one: `geometry` is then the ideal, pinhole frame), blurred by the optics (Gaussian, sigma in
     frame pixels) and box-filtered into pixels. Memory stays bounded by `strip_pixels`.
+    `foreground_pose`: where the scene's foreground layer lies in this frame (scene.draw).
     """
     ss = supersample
     width, height = geometry.width, geometry.height
@@ -165,7 +167,7 @@ def render_radiance(
             ),
             dtype=np.float32,
         )
-        draw(scene, canvas, canvas_scale, (x0, y0))
+        draw(scene, canvas, canvas_scale, (x0, y0), foreground_pose)
         scene_to_canvas = np.array(
             [
                 [canvas_scale, 0, -x0 * canvas_scale],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -91,6 +92,25 @@ class Text:
 Primitive = Polygon | Grating | Star | Text
 
 
+SCENE_KINDS = ("normal", "smooth", "depth")
+
+
+@dataclasses.dataclass(frozen=True)
+class Foreground:
+    """A layer in front of the background: an opaque convex silhouette with texture inside.
+
+    Layer coordinates are scene coordinates as the reference frame (shortest focal length)
+    sees them; in another frame the layer lies at `pose @ X` in background scene coordinates
+    (`pose`: a scale about the optical axis and a shift, see sequence.foreground_pose)."""
+
+    silhouette: np.ndarray  # (N, 2) convex polygon, drawn first; everything else lies inside
+    primitives: tuple[Primitive, ...]  # the silhouette's fill first, then its texture
+    depth_m: float  # distance of the layer from the lens's entrance pupil at the reference
+    background_depth_m: float
+    pupil_travel_mm: float  # how far the entrance pupil moves forward, shortest to longest f
+    lateral_mm: float  # the camera's sideways shift per frame is within +-this (hand, tripod)
+
+
 @dataclasses.dataclass(frozen=True)
 class Scene:
     primitives: tuple[Primitive, ...]  # drawn in order: coarse first
@@ -99,6 +119,10 @@ class Scene:
     # Background texture: plane waves (kx, ky, phase, field) in radians per scene unit; field 0
     # modulates luminance, 1 and 2 the chroma, so the background has texture at every scale.
     waves: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 4)))
+    kind: str = "normal"
+    # 'smooth': the disc (centre x, centre y, radius) that holds all texture, scene units.
+    texture_region: tuple[float, float, float] | None = None
+    foreground: Foreground | None = None  # 'depth' scenes
 
 
 def _color(rng: np.random.Generator) -> tuple[float, float, float]:
@@ -126,66 +150,229 @@ def _blob(rng: np.random.Generator, center: np.ndarray, radius: float) -> np.nda
     return pts @ rot.T + center
 
 
+Region = Callable[[np.ndarray], bool]
+
+
+def _place(
+    rng: np.random.Generator, width: float, box: tuple[float, float], region: Region | None
+) -> np.ndarray:
+    """A point uniform in the level's window (scaled by box), and inside `region` if given
+    (rejection; the last try is kept if none lands, so a sliver of region still gets one)."""
+    c = rng.uniform(-width, width, 2) * np.array(box)
+    for _ in range(200 if region is not None else 0):
+        if region(c):
+            break
+        c = rng.uniform(-width, width, 2) * np.array(box)
+    return c
+
+
+def _add_level(
+    rng: np.random.Generator,
+    prims: list[Primitive],
+    level_width: float,
+    per_level: int,
+    region: Region | None = None,
+    text: bool = True,
+) -> None:
+    """Shapes, gratings, a star and text sized for a view of half-width `level_width`."""
+    for _ in range(per_level):
+        c = _place(rng, level_width, (1.0, 0.7), region)
+        r = level_width * math.exp(rng.uniform(math.log(0.02), math.log(0.12)))
+        prims.append(Polygon(_blob(rng, c, r), _color(rng)))
+    for _ in range(3):
+        c = _place(rng, level_width, (0.8, 0.55), region)
+        hs = level_width * rng.uniform(0.04, 0.1)
+        period = hs * rng.uniform(0.08, 0.4)
+        prims.append(
+            Grating(
+                (float(c[0]), float(c[1])),
+                (hs, hs * rng.uniform(0.5, 1.0)),
+                rng.uniform(0, math.pi),
+                period,
+                _color(rng),
+                _color(rng),
+            )
+        )
+    c = _place(rng, level_width, (0.6, 0.4), region)
+    prims.append(
+        Star(
+            (float(c[0]), float(c[1])),
+            level_width * rng.uniform(0.05, 0.1),
+            int(rng.integers(12, 36)),
+            _color(rng),
+            _color(rng),
+        )
+    )
+    for _ in range(2 if text else 0):
+        c = _place(rng, level_width, (0.7, 0.5), region)
+        words = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 4))))
+        prims.append(
+            Text(
+                (float(c[0]) - level_width * 0.2, float(c[1])),
+                level_width * rng.uniform(0.015, 0.04),
+                words,
+                _color(rng),
+            )
+        )
+
+
+def _level_waves(rng: np.random.Generator, level_width: float) -> list[tuple]:
+    waves = []
+    for _ in range(4):
+        period = level_width * math.exp(rng.uniform(math.log(0.01), math.log(0.2)))
+        theta = rng.uniform(0, math.pi)
+        k = 2 * math.pi / period
+        field = 0 if rng.random() < 0.6 else int(rng.integers(1, 3))
+        waves.append((k * math.cos(theta), k * math.sin(theta), rng.uniform(0, 6.3), field))
+    return waves
+
+
 def make_scene(
-    seed: int, half_width: float, finest_half_width: float, per_level: int = 36
+    seed: int,
+    half_width: float,
+    finest_half_width: float,
+    per_level: int = 36,
+    kind: str = "normal",
 ) -> Scene:
     """Build a scene with content from `half_width` (widest view) down to `finest_half_width`.
 
     Each octave-ish level adds shapes, gratings, a star and text sized for a view of that
     level's width, placed within it, so every frame of a zoom sequence has detail at its scale.
+    kind 'smooth': a defocused, nearly flat background (a few gradients wider than the frame)
+    with all the texture in one disc whose edge passes near the optical axis, so every frame
+    sees texture in one region only. kind 'depth': the normal scene behind a textured
+    foreground layer (a post or branch across the frame, one edge near the axis) that shifts
+    against it from frame to frame.
     """
+    if kind not in SCENE_KINDS:
+        raise ValueError(f"scene kind must be one of {SCENE_KINDS}")
+    if kind == "smooth":
+        return _smooth_scene(seed, half_width, finest_half_width, per_level)
     rng = np.random.default_rng(seed)
     prims: list[Primitive] = []
     waves: list[tuple[float, float, float, int]] = []
     level_width = half_width * 1.25
     while level_width > finest_half_width * 0.6:
-        for _ in range(4):
-            period = level_width * math.exp(rng.uniform(math.log(0.01), math.log(0.2)))
-            theta = rng.uniform(0, math.pi)
-            k = 2 * math.pi / period
-            field = 0 if rng.random() < 0.6 else int(rng.integers(1, 3))
-            waves.append((k * math.cos(theta), k * math.sin(theta), rng.uniform(0, 6.3), field))
-        for _ in range(per_level):
-            c = rng.uniform(-level_width, level_width, 2) * np.array([1.0, 0.7])
-            r = level_width * math.exp(rng.uniform(math.log(0.02), math.log(0.12)))
-            prims.append(Polygon(_blob(rng, c, r), _color(rng)))
-        for _ in range(3):
-            c = rng.uniform(-level_width, level_width, 2) * np.array([0.8, 0.55])
-            hs = level_width * rng.uniform(0.04, 0.1)
-            period = hs * rng.uniform(0.08, 0.4)
-            prims.append(
-                Grating(
-                    (float(c[0]), float(c[1])),
-                    (hs, hs * rng.uniform(0.5, 1.0)),
-                    rng.uniform(0, math.pi),
-                    period,
-                    _color(rng),
-                    _color(rng),
-                )
-            )
-        c = rng.uniform(-level_width, level_width, 2) * np.array([0.6, 0.4])
-        prims.append(
-            Star(
-                (float(c[0]), float(c[1])),
-                level_width * rng.uniform(0.05, 0.1),
-                int(rng.integers(12, 36)),
-                _color(rng),
-                _color(rng),
-            )
-        )
-        for _ in range(2):
-            c = rng.uniform(-level_width, level_width, 2) * np.array([0.7, 0.5])
-            words = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 4))))
-            prims.append(
-                Text(
-                    (float(c[0]) - level_width * 0.2, float(c[1])),
-                    level_width * rng.uniform(0.015, 0.04),
-                    words,
-                    _color(rng),
-                )
-            )
+        waves += _level_waves(rng, level_width)
+        _add_level(rng, prims, level_width, per_level)
         level_width /= 1.6
-    return Scene(tuple(prims), _color(rng), half_width * 1.25, np.array(waves, dtype=np.float64))
+    scene = Scene(tuple(prims), _color(rng), half_width * 1.25, np.array(waves, dtype=np.float64))
+    if kind == "depth":
+        fg_rng = np.random.default_rng([seed, 12])
+        fg = _foreground(fg_rng, half_width, finest_half_width, per_level)
+        scene = dataclasses.replace(scene, kind=kind, foreground=fg)
+    return scene
+
+
+def _smooth_scene(seed: int, half_width: float, finest: float, per_level: int) -> Scene:
+    rng = np.random.default_rng([seed, 11])
+    theta = rng.uniform(0, 2 * math.pi)
+    offset = half_width * rng.uniform(0.35, 0.6)
+    # The disc's edge passes within a fraction of the finest view of the axis (on either side),
+    # so the longest focal length still sees some texture, at one side of its frame.
+    radius = offset + finest * rng.uniform(-0.3, 0.5)
+    centre = offset * np.array([math.cos(theta), math.sin(theta)])
+
+    def inside(c: np.ndarray) -> bool:
+        return bool(np.hypot(*(c - centre)) < radius)
+
+    prims: list[Primitive] = []
+    level_width = half_width * 1.25
+    while level_width > finest * 0.6:
+        level: list[Primitive] = []
+        _add_level(rng, level, level_width, per_level, inside)
+        # Only what lies wholly inside: outside the disc there is no edge at all.
+        prims += [p for p in level if (np.hypot(*(_outline(p) - centre).T) < radius).all()]
+        level_width /= 1.6
+    # Defocused background: luminance gradients with periods of 2-6 frame widths.
+    waves = []
+    for _ in range(3):
+        k = 2 * math.pi / (half_width * rng.uniform(4, 12))
+        phi = rng.uniform(0, math.pi)
+        waves.append((k * math.cos(phi), k * math.sin(phi), rng.uniform(0, 6.3), 0))
+    return Scene(
+        tuple(prims),
+        _color(rng),
+        half_width * 1.25,
+        np.array(waves, dtype=np.float64),
+        kind="smooth",
+        texture_region=(float(centre[0]), float(centre[1]), float(radius)),
+    )
+
+
+def _outline(prim: Primitive) -> np.ndarray:
+    """Points whose convex hull holds the primitive."""
+    if isinstance(prim, Polygon):
+        return prim.points
+    if isinstance(prim, Text):
+        (w, _), _ = cv2.getTextSize(prim.text, _FONT, prim.height / _FONT_UNITS, 1)
+        x, y, h = prim.origin[0], prim.origin[1], prim.height
+        return np.array(
+            [
+                [x - h, y + h],
+                [x + 1.2 * w + h, y + h],
+                [x + 1.2 * w + h, y - 2 * h],
+                [x - h, y - 2 * h],
+            ]
+        )
+    t = np.linspace(0, 2 * math.pi, 16, endpoint=False)
+    if isinstance(prim, Star):
+        return np.asarray(prim.center) + prim.radius * np.stack([np.cos(t), np.sin(t)], 1)
+    assert isinstance(prim, Grating)
+    hx, hy = prim.half_size
+    corners = np.array([[-hx, -hy], [hx, -hy], [hx, hy], [-hx, hy]])
+    ca, sa = math.cos(prim.angle), math.sin(prim.angle)
+    # The grating's u axis is (cos a, sin a) in scene coordinates (see _draw_grating).
+    return corners @ np.array([[ca, sa], [-sa, ca]]) + np.asarray(prim.center)
+
+
+def convex_contains(polygon: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Which points (..., 2) lie inside the convex polygon (N, 2) (either orientation)."""
+    pts = np.asarray(points, dtype=np.float64)
+    flat = pts.reshape(-1, 2)
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    cross = (b[:, 0] - a[:, 0]) * (flat[:, None, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (
+        flat[:, None, 0] - a[:, 0]
+    )
+    inside = np.all(cross >= 0, axis=1) | np.all(cross <= 0, axis=1)
+    return inside.reshape(pts.shape[:-1])
+
+
+def _foreground(
+    rng: np.random.Generator, half_width: float, finest: float, per_level: int
+) -> Foreground:
+    """A long ellipse (post, branch) across the frame, one edge within the finest view."""
+    angle = rng.uniform(0, math.pi)
+    long_axis = half_width * rng.uniform(0.9, 1.4)
+    short_axis = half_width * rng.uniform(0.08, 0.2)
+    normal = np.array([-math.sin(angle), math.cos(angle)])
+    along = np.array([math.cos(angle), math.sin(angle)])
+    edge = finest * rng.uniform(-0.4, 0.4)  # signed distance of the near edge from the axis
+    centre = normal * (short_axis + edge) + along * half_width * rng.uniform(-0.2, 0.2)
+    t = np.linspace(0, 2 * math.pi, 96, endpoint=False)
+    local = np.stack([long_axis * np.cos(t), short_axis * np.sin(t)], axis=1)
+    silhouette = local @ np.stack([along, normal]) + centre
+    shrunk = (silhouette - centre) * 0.97 + centre
+    prims: list[Primitive] = [Polygon(silhouette, _color(rng))]
+    level_width = half_width * 1.25
+
+    def inside(c: np.ndarray) -> bool:
+        return bool(convex_contains(shrunk, c))
+
+    while level_width > finest * 0.6:
+        level: list[Primitive] = []
+        _add_level(rng, level, level_width, per_level // 2, inside, text=False)
+        # Only what lies wholly inside the silhouette: the layer's mask is the silhouette.
+        prims += [p for p in level if convex_contains(shrunk, _outline(p)).all()]
+        level_width /= 1.6
+    return Foreground(
+        silhouette=silhouette,
+        primitives=tuple(prims),
+        depth_m=float(rng.uniform(2.0, 5.0)),
+        background_depth_m=float(rng.uniform(8.0, 40.0)),
+        pupil_travel_mm=float(rng.uniform(10.0, 40.0)),
+        lateral_mm=2.0,  # a 1.5 deg twist about a tripod screw ~80 mm behind the pupil
+    )
 
 
 # Hershey simplex: the cap height is 21 font units at fontScale 1 (cv2.getTextSize -> 22 px).
@@ -193,14 +380,34 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _FONT_UNITS = 21.0
 
 
-def draw(scene: Scene, canvas: np.ndarray, scale: float, origin: tuple[float, float]) -> None:
+def draw(
+    scene: Scene,
+    canvas: np.ndarray,
+    scale: float,
+    origin: tuple[float, float],
+    foreground_pose: np.ndarray | None = None,
+) -> None:
     """Draw the scene into a float32 (H, W, 3) canvas whose pixel (i, j) is scene point
-    origin + (j, i) / scale. Primitives far below a canvas pixel or outside are skipped."""
-    height, width = canvas.shape[:2]
+    origin + (j, i) / scale. Primitives far below a canvas pixel or outside are skipped.
+    A foreground layer is drawn last, at `foreground_pose` (3x3, scale and shift only)."""
     _draw_background(scene, canvas, scale, origin)
+    _draw_primitives(scene.primitives, canvas, scale, origin)
+    if scene.foreground is not None:
+        # The layer at pose @ X: canvas pixel (i, j) shows layer point
+        # (origin - shift) / s + (j, i) / (scale s), so it is drawn at scale s x scale.
+        pose = np.eye(3) if foreground_pose is None else np.asarray(foreground_pose)
+        s, shift = float(pose[0, 0]), pose[:2, 2]
+        layer_origin = ((origin[0] - shift[0]) / s, (origin[1] - shift[1]) / s)
+        _draw_primitives(scene.foreground.primitives, canvas, scale * s, layer_origin)
+
+
+def _draw_primitives(
+    primitives: tuple[Primitive, ...], canvas: np.ndarray, scale: float, origin
+) -> None:
+    height, width = canvas.shape[:2]
     ox, oy = origin
     view = (ox, oy, ox + width / scale, oy + height / scale)
-    for prim in scene.primitives:
+    for prim in primitives:
         if prim.size * scale < 0.75:
             continue  # below the canvas resolution: contributes less than a pixel anywhere
         if isinstance(prim, Polygon):

@@ -20,12 +20,14 @@ from srraw.lens import Distortion, LensGeometry, crop_scale
 from srraw.lensdb import LensEntry, camera_crop_factor, find_lens
 from srraw.rig import Rig
 from srraw.synth.render import FrameGeometry, SensorModel, expose, render_radiance, vignetting
-from srraw.synth.scene import Scene, make_scene
+from srraw.synth.scene import SCENE_KINDS, Scene, make_scene
 from srraw.tiffwrite import DngMeta, add_exif_to_jpeg, write_dng
 
 TRUTH_NAME = "truth.json"
 TRUTH_VERSION = 2
 JPEG_GEOMETRIES = ("raw", "corrected")
+# `--scene-kind mixed`: each block of four sequences holds these, in an order drawn from the seed.
+MIXED_BLOCK = ("normal", "normal", "smooth", "depth")
 RAW_SUFFIX = ".DNG"
 JPEG_SUFFIX = ".JPG"
 
@@ -139,9 +141,48 @@ def reference_focal(rig: Rig) -> float:
     return min(rig.focal_lengths_mm)
 
 
-def scene_for(rig: Rig, seed: int, width: int) -> Scene:
+def scene_for(rig: Rig, seed: int, width: int, kind: str = "normal") -> Scene:
     f_ref = reference_focal(rig)
-    return make_scene(seed, width / 2, width / 2 * f_ref / max(rig.focal_lengths_mm))
+    return make_scene(seed, width / 2, width / 2 * f_ref / max(rig.focal_lengths_mm), kind=kind)
+
+
+def scene_kind_for(kind: str, seed: int, index: int) -> str:
+    """The kind of sequence `index` (1-based) of a dataset: `kind` itself, or for 'mixed' the
+    MIXED_BLOCK fractions (1/2 normal, 1/4 smooth, 1/4 depth), shuffled per block of four
+    by the dataset's seed, so any four consecutive sequences from a block start hold each."""
+    if kind != "mixed":
+        if kind not in SCENE_KINDS:
+            raise SrrawError(f"scene kind must be one of {(*SCENE_KINDS, 'mixed')}")
+        return kind
+    block, slot = divmod(index - 1, len(MIXED_BLOCK))
+    order = np.random.default_rng([seed, 13, block]).permutation(len(MIXED_BLOCK))
+    return MIXED_BLOCK[int(order[slot])]
+
+
+def foreground_pose(
+    rig: Rig, scene: Scene, plan: FramePlan, width: int, seed: int
+) -> np.ndarray | None:
+    """Where a depth scene's foreground layer lies in this frame, in background scene
+    coordinates (3x3: P = s X + d), or None for a scene without one.
+
+    Zooming moves the entrance pupil forward by p (linear in focal length, 0 at the reference
+    focal length) and the hand or tripod shifts the camera sideways by T; against the
+    background (whose motion scene_to_frame already holds) a layer at depth Z_f then scales by
+    s = (1 - p / Z_b) / (1 - p / Z_f) about the axis and shifts by d = F T (1 / Z_b - s / Z_f),
+    F the reference focal length in scene units."""
+    fg = scene.foreground
+    if fg is None:
+        return None
+    f_ref, f_max = reference_focal(rig), max(rig.focal_lengths_mm)
+    along = (plan.focal_effective_mm - f_ref) / max(f_max - f_ref, 1e-9)
+    pupil_m = fg.pupil_travel_mm / 1000 * along
+    lateral_m = np.random.default_rng([seed, 10, plan.index]).uniform(-1, 1, 2) * (
+        fg.lateral_mm / 1000
+    )
+    s = (1 - pupil_m / fg.background_depth_m) / (1 - pupil_m / fg.depth_m)
+    focal_units = f_ref / rig.body.sensor_width_mm * width
+    d = focal_units * lateral_m * (1 / fg.background_depth_m - s / fg.depth_m)
+    return np.array([[s, 0.0, d[0]], [0.0, s, d[1]], [0.0, 0.0, 1.0]])
 
 
 def plan_frame(
@@ -227,6 +268,7 @@ class RenderedFrame:
     lens: LensGeometry | None = None
     jpeg_geometry: str = "raw"
     jpeg_crop_scale: float = 1.0
+    foreground_to_scene: np.ndarray | None = None  # depth scenes: the layer's pose
 
 
 def correct_jpeg(rgb: np.ndarray, lens: LensGeometry, scale: float) -> np.ndarray:
@@ -275,7 +317,10 @@ def render_frame(
         # 2 leaves polygon edges quantised to half a pixel: a 0.1-0.3 px bias in wide frames.
         supersample = 3
     distortion = lens.geometry(rig, plan.focal_effective_mm, size, focus)
-    radiance = render_radiance(scene, geometry, plan.blur_sigma_px, supersample, lens=distortion)
+    pose = foreground_pose(rig, scene, plan, width, seed)
+    radiance = render_radiance(
+        scene, geometry, plan.blur_sigma_px, supersample, lens=distortion, foreground_pose=pose
+    )
     strength = realism.vignetting * math.sqrt(reference_focal(rig) / plan.focal_effective_mm)
     radiance *= vignetting(width, height, strength)[..., None]
     rng = np.random.default_rng([seed, 3, plan.index])
@@ -324,6 +369,7 @@ def render_frame(
         distortion,
         lens.jpeg_geometry,
         jpeg_scale,
+        pose,
     )
 
 
@@ -352,6 +398,39 @@ def truth_record(frame: RenderedFrame) -> dict:
         "distortion": _distortion_record(frame.lens),
         "jpeg_geometry": frame.jpeg_geometry if frame.lens is not None else "raw",
         "jpeg_crop_scale": frame.jpeg_crop_scale,
+        # Depth scenes: foreground layer point X -> background scene point (3x3, row-major).
+        "foreground_to_scene": (
+            None
+            if frame.foreground_to_scene is None
+            else [float(v) for v in frame.foreground_to_scene.ravel()]
+        ),
+    }
+
+
+def _scene_record(scene: Scene) -> dict:
+    """What truth.json says about a hard scene beyond the per-frame geometry."""
+    if scene.texture_region is not None:
+        x, y, r = scene.texture_region
+        return {"texture_region": {"center": [x, y], "radius": r, "units": "scene"}}
+    fg = scene.foreground
+    if fg is None:
+        return {}
+    return {
+        "foreground": {
+            "silhouette": [[float(x), float(y)] for x, y in fg.silhouette],
+            "depth_m": fg.depth_m,
+            "background_depth_m": fg.background_depth_m,
+            "pupil_travel_mm": fg.pupil_travel_mm,
+            "lateral_mm": fg.lateral_mm,
+            "map": (
+                "scene_to_frame (+ the lens terms) is the background's map only. The layer "
+                "covers the convex 'silhouette' (layer coordinates); frame i sees layer point X "
+                "at ideal pixel scene_to_frame[i] @ foreground_to_scene[i] @ X, in front of the "
+                "background. A background pixel near the silhouette in one frame may be hidden "
+                "in another (no true map there). srraw/synth/truth.py: true_h_to_l, "
+                "foreground_mask."
+            ),
+        }
     }
 
 
@@ -365,14 +444,18 @@ def _distortion_record(lens: LensGeometry | None) -> dict:
     }
 
 
-def is_complete(folder: Path) -> bool:
-    """A sequence is done when its truth sidecar (written last) and every frame exist."""
+def is_complete(folder: Path, kind: str | None = None) -> bool:
+    """A sequence is done when its truth sidecar (written last) and every frame exist (and,
+    given `kind`, it holds that kind of scene: sidecars without one hold 'normal')."""
     truth = folder / TRUTH_NAME
     if not truth.is_file():
         return False
     try:
-        frames = json.loads(truth.read_text())["frames"]
-    except (ValueError, KeyError):
+        record = json.loads(truth.read_text())
+        frames = record["frames"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    if kind is not None and record.get("scene_kind", "normal") != kind:
         return False
     return all((folder / f["raw"]).is_file() and (folder / f["jpeg"]).is_file() for f in frames)
 
@@ -385,11 +468,12 @@ def write_sequence(
     realism: Realism = Realism(),
     on_frame: Callable[[RenderedFrame], None] | None = None,
     lens: LensSetup = LensSetup(),
+    kind: str = "normal",
 ) -> Path:
     """Render and write every frame of one sequence, then its truth sidecar (last)."""
     folder.mkdir(parents=True, exist_ok=True)
     start = dt.datetime(2026, 1, 1, 12, 0, 0) + dt.timedelta(minutes=seed % 100_000)
-    scene = scene_for(rig, seed, size[0])
+    scene = scene_for(rig, seed, size[0], kind)
     sensor = sensor_for(rig, seed)
     records = []
     focus = lens.focus_factors(seed, realism)
@@ -403,6 +487,8 @@ def write_sequence(
         "version": TRUTH_VERSION,
         "generator": "srraw synth",
         "seed": seed,
+        "scene_kind": scene.kind,
+        **_scene_record(scene),
         "rig": rig.name,
         "reference_focal_mm": reference_focal(rig),
         "scene_units": "pixels of a frame at reference_focal_mm, origin on the optical axis",

@@ -6,6 +6,10 @@
         u_L = scene_to_frame[L] @ inv(scene_to_frame[H]) @ u_H     (ideal pixel coordinates)
         p   = distort_L(u_L)
 with c = ((W - 1) / 2, (H - 1) / 2) and distort/undistort lensfun's model (srraw/lens.py).
+
+That is the background's map. In a 'depth' scene (truth["scene_kind"]) the pixels that show the
+foreground layer move differently: `true_h_to_l` maps each pixel by the layer it shows in H,
+`foreground_mask` says which pixels show the layer.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from srraw.lens import Distortion, LensGeometry, Normalisation
+from srraw.synth.scene import convex_contains
 
 
 def load_truth(folder: Path) -> dict:
@@ -51,12 +56,48 @@ def ideal_to_raw(record: dict, points: np.ndarray) -> np.ndarray:
     return np.asarray(points, dtype=np.float64).copy() if lens is None else lens.distort(points)
 
 
+def _apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ m[:2, :2].T + m[:2, 2]
+
+
+def _layer_pose(record: dict) -> np.ndarray:
+    pose = record.get("foreground_to_scene")
+    return np.eye(3) if pose is None else np.reshape(pose, (3, 3))
+
+
 def jpeg_h_to_raw_l(truth: dict, frame_l: int, frame_h: int, points_h: np.ndarray) -> np.ndarray:
-    """The true RAW-L mosaic pixel of each RGB-H pixel (..., 2)."""
+    """The true RAW-L mosaic pixel of each RGB-H pixel (..., 2), for the background (every
+    pixel of a scene without a foreground layer)."""
     rec_l, rec_h = frame_record(truth, frame_l), frame_record(truth, frame_h)
     s_l = np.reshape(rec_l["scene_to_frame"], (3, 3))
     s_h = np.reshape(rec_h["scene_to_frame"], (3, 3))
-    m = s_l @ np.linalg.inv(s_h)
     u_h = jpeg_to_ideal(rec_h, points_h)
-    u_l = u_h @ m[:2, :2].T + m[:2, 2]
-    return ideal_to_raw(rec_l, u_l)
+    return ideal_to_raw(rec_l, _apply(s_l @ np.linalg.inv(s_h), u_h))
+
+
+def foreground_mask(truth: dict, frame: int, points_jpeg: np.ndarray) -> np.ndarray:
+    """Which JPEG pixels (..., 2) of `frame` show the foreground layer (all False without one)."""
+    points = np.asarray(points_jpeg, dtype=np.float64)
+    fg = truth.get("foreground")
+    if not fg:
+        return np.zeros(points.shape[:-1], dtype=bool)
+    rec = frame_record(truth, frame)
+    to_frame = np.reshape(rec["scene_to_frame"], (3, 3)) @ _layer_pose(rec)
+    layer = _apply(np.linalg.inv(to_frame), jpeg_to_ideal(rec, points))
+    return convex_contains(np.asarray(fg["silhouette"], dtype=np.float64), layer)
+
+
+def true_h_to_l(truth: dict, frame_l: int, frame_h: int, points_h: np.ndarray) -> np.ndarray:
+    """The true RAW-L mosaic pixel of each RGB-H pixel (..., 2), by the layer the pixel shows
+    in H: the background's map, or for foreground pixels of a depth scene the layer's own.
+    (A background pixel that the layer hides in L has a position there but shows nothing.)"""
+    out = jpeg_h_to_raw_l(truth, frame_l, frame_h, points_h)
+    mask = foreground_mask(truth, frame_h, points_h)
+    if not mask.any():
+        return out
+    rec_l, rec_h = frame_record(truth, frame_l), frame_record(truth, frame_h)
+    to_l = np.reshape(rec_l["scene_to_frame"], (3, 3)) @ _layer_pose(rec_l)
+    to_h = np.reshape(rec_h["scene_to_frame"], (3, 3)) @ _layer_pose(rec_h)
+    u_h = jpeg_to_ideal(rec_h, np.asarray(points_h, dtype=np.float64)[mask])
+    out[mask] = ideal_to_raw(rec_l, _apply(to_l @ np.linalg.inv(to_h), u_h))
+    return out
