@@ -101,3 +101,31 @@ def true_h_to_l(truth: dict, frame_l: int, frame_h: int, points_h: np.ndarray) -
     u_h = jpeg_to_ideal(rec_h, np.asarray(points_h, dtype=np.float64)[mask])
     out[mask] = ideal_to_raw(rec_l, _apply(to_l @ np.linalg.inv(to_h), u_h))
     return out
+
+
+def raw_l_to_jpeg_h(
+    truth: dict, frame_l: int, frame_h: int, points_l: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """The exact inverse of `jpeg_h_to_raw_l` (the background's map): the RGB-H pixel (..., 2) imaging each RAW-L
+    mosaic pixel, by Newton's method from `start` (e.g. a similarity's guess) with a central
+    finite-difference Jacobian, to 1e-9 px."""
+    target = np.asarray(points_l, dtype=np.float64)
+    q = np.array(start, dtype=np.float64)
+
+    def f(p: np.ndarray) -> np.ndarray:
+        return jpeg_h_to_raw_l(truth, frame_l, frame_h, p) - target
+
+    eps = 1e-4
+    dx, dy = np.array([eps, 0.0]), np.array([0.0, eps])
+    for _ in range(30):
+        r = f(q)
+        jx = (f(q + dx) - f(q - dx)) / (2 * eps)
+        jy = (f(q + dy) - f(q - dy)) / (2 * eps)
+        det = jx[..., 0] * jy[..., 1] - jy[..., 0] * jx[..., 1]
+        step_x = (jy[..., 1] * r[..., 0] - jy[..., 0] * r[..., 1]) / det
+        step_y = (jx[..., 0] * r[..., 1] - jx[..., 1] * r[..., 0]) / det
+        q[..., 0] -= step_x
+        q[..., 1] -= step_y
+        if max(np.abs(step_x).max(), np.abs(step_y).max()) < 1e-9:
+            break
+    return q
