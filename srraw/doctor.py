@@ -80,8 +80,32 @@ def port_drivers() -> list[str]:
     return sorted(kinds)
 
 
+def camera_report(port: str) -> list[tuple[str, str]]:
+    """Open the camera on `port` and say which vendor path libgphoto2 took for it."""
+    from srraw_capture.camera import Camera, CameraError
+
+    camera = Camera(port)
+    try:
+        info = camera.open()
+        return [
+            ("camera", f"{info.model} ({info.manufacturer or 'no manufacturer'}) on {info.port}"),
+            ("serial", info.serial or "?"),
+            ("vendor path", camera.vendor_path()),
+        ]
+    except CameraError as exc:
+        return [("camera", f"cannot open {port}: {exc.message}")]
+    finally:
+        camera.close()
+
+
 @click.command()
-def doctor() -> None:
+@click.option(
+    "--camera",
+    "port",
+    default=None,
+    help="Also open this camera (usb:..., ptpip:HOST[:PORT]) and name libgphoto2's vendor path.",
+)
+def doctor(port: str | None) -> None:
     """Print the versions of srraw's parts and the cameras libgphoto2 detects."""
     rows = versions()
     width = max(len(name) for name, _ in rows)
@@ -95,5 +119,8 @@ def doctor() -> None:
         return
     if not found:
         click.echo("cameras: none detected over USB (a PTP/IP body needs --camera ptpip:HOST)")
-    for name, port in found:
-        click.echo(f"camera: {name} at {port}")
+    for name, where in found:
+        click.echo(f"camera: {name} at {where}")
+    if port:
+        for name, text in camera_report(port):
+            click.echo(f"{name:<{width}}  {text}")

@@ -196,6 +196,18 @@ class Camera:
             return None
         return str(value).strip() or None
 
+    def widget_names(self) -> list[str]:
+        """Every config widget libgphoto2 offers for this body (gp_camera_list_config)."""
+        names = self._call("list config", self._cam().list_config)
+        return [names.get_name(i) for i in range(names.count())]
+
+    def vendor_path(self) -> str:
+        """Which of libgphoto2's vendor code paths this body is on (see plan.vendor_path)."""
+        from srraw_capture.plan import vendor_path
+
+        assert self.info is not None
+        return vendor_path(self.info.manufacturer, set(self.widget_names()))
+
     def close(self) -> None:
         """exit() the camera; errors are ignored (the link may already be gone)."""
         if self.camera is not None:

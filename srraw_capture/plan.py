@@ -50,6 +50,33 @@ def vendor_of(manufacturer: str | None) -> str | None:
     return next((key for key in VENDORS if key in text), None)
 
 
+VENDOR_PATHS = {
+    "sony": "Sony SDIO (0x9201 handshake, 0x9209 property dumps, files from the camera's memory)",
+    "nikon": "Nikon (vendor properties, GetEvent 0x90C7 polling, capture to SDRAM or card)",
+    "canon": "Canon EOS (GetEvent 0x9116 records, RemoteRelease)",
+    None: "generic PTP (no vendor extension)",
+}
+
+
+def vendor_path(manufacturer: str | None, widgets: set[str]) -> str:
+    """libgphoto2's vendor code path, told by what it built: the merged Sony SDIO controls
+    (raw widget d2c1) exist only after the SDIO handshake, 'eosremoterelease' only on the EOS
+    path, Nikon's 'capturetarget' and vendor properties only with the Nikon extension."""
+    vendor = vendor_of(manufacturer)
+    if "d2c1" in widgets:
+        key = "sony"
+    elif "eosremoterelease" in widgets:
+        key = "canon"
+    elif vendor == "nikon" and "capturetarget" in widgets:
+        key = "nikon"
+    else:
+        key = None
+    text = VENDOR_PATHS[key]
+    if vendor is not None and key != vendor:
+        text += f" although the body says it is a {VENDORS[vendor]}"
+    return text
+
+
 def where_text(target: str) -> str:
     """What a capture target means for the frames, in words."""
     text = target.lower()

@@ -236,6 +236,7 @@ class Session:
             camera_serial=info.serial,
             port=info.port,
             vendor=self.vendor or "generic",
+            vendor_path=self._plain_call("vendor_path"),
         )
         card = self._plain_call("list_files")
         self.record("card_listing", files=[list(c) for c in card])

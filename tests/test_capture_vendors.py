@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from tests.test_capture_helpers import (
     assert_sequence_complete,
     capture_args,
     captures,
+    env_for,
     file_hashes,
     free_port,
     journal_records,
@@ -88,7 +91,8 @@ def test_sony_sequence_steps_the_exposure_and_downloads_from_the_camera_memory(t
         assert row.exposure_time_s == pytest.approx(1 / 30)
     (setup,) = journal_records(out, "body_setup")
     assert setup["setup_s"] > 6 * 0.3 and setup["capture_target"] == "card+sdram"
-    assert journal_records(out, "session")[0]["vendor"] == "sony"
+    session = journal_records(out, "session")[0]
+    assert session["vendor"] == "sony" and session["vendor_path"].startswith("Sony SDIO")
     kept = journal_records(out, "nothing_to_delete")
     assert [r["frame"] for r in kept] == list(range(1, 8))
     assert all("a copy stays on the card" in r["reason"] for r in kept)
@@ -252,3 +256,24 @@ def test_sony_exposure_changed_on_the_body_is_stepped_back(tmp_path, home):
     assert "exposure changed on the body" in cap.output, cap.output
     assert_sequence_complete(out, "00001", raw_ext="ARW")
     assert set(captures(out).f_number) == {16.0}
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [("generic", "generic PTP"), ("sony", "Sony SDIO"), ("nikon", "Nikon (vendor properties")],
+)
+def test_doctor_names_the_vendor_path_libgphoto2_took(home, body, path):
+    sim = simcam(home, "--body", body, power=False)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "srraw.cli", "doctor", "--camera", sim.port_path],
+            capture_output=True,
+            text=True,
+            env=env_for(home),
+            timeout=120,
+        )
+    finally:
+        sim.stop()
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("vendor path"))
+    assert line.split(None, 2)[2].startswith(path), result.stdout

@@ -96,3 +96,16 @@ def test_rig_check_accepts_good_profiles(rig_file):
 def test_unknown_rig_name_lists_the_shipped_ones():
     with pytest.raises(SrrawError, match=r"no such rig profile .*simulated"):
         load_rig("no-such-rig")
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "top_mm"),
+    [("nikon-d850-24-120", "NIKON CORPORATION", 120), ("canon-5d4-24-105", "Canon", 105)],
+)
+def test_vendor_rigs_beside_the_sony_one(name, make, top_mm):
+    rig = load_rig(name)
+    assert rig.body.make == make and rig.zoom.drive == "manual"
+    plan = list(rig.focal_lengths_mm)
+    assert plan == sorted(plan, reverse=True) and plan[0] == top_mm == rig.lens.max_focal_mm
+    assert all(rig.lens.min_focal_mm <= f <= rig.lens.max_focal_mm for f in plan)
+    assert rig.exposure.raw_plus_jpeg and rig.exposure.exposure_time_s == pytest.approx(1 / 30)
