@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from srraw_model.config import TrainConfig
+from srraw_model.config import PRESETS, TrainConfig
 
 HELP = {
     "manifest": "pairs.parquet, or the folder holding it and frames.parquet.",
@@ -76,7 +76,18 @@ def config_options(func):
     type=click.Path(dir_okay=False, path_type=Path),
     help="TOML config; options given here override it.",
 )
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in --out from its checkpoint with the settings in its config.json "
+    "(only --steps, logging, saving, device, workers and data paths may change).",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    help="Starting settings: paper (the defaults, for a GPU) or laptop (trains in minutes on a "
+    "CPU); a --config file and options override it.",
+)
 @click.option("--progress/--no-progress", default=True, help="tqdm progress bar.")
 @click.option(
     "--stop-after",
@@ -88,6 +99,7 @@ def train(
     out: Path,
     config_path: Path | None,
     resume: bool,
+    preset: str | None,
     progress: bool,
     stop_after: int | None,
     **overrides,
@@ -96,7 +108,11 @@ def train(
     from srraw_model import config
     from srraw_model.train import train as run
 
-    cfg = config.load(config_path, overrides)
+    saved = out / "config.json"
+    if resume and saved.is_file():
+        cfg = config.load_resumed(saved, config_path, overrides, preset)
+    else:
+        cfg = config.load(config_path, overrides, preset)
     if not cfg.manifest:
         raise click.UsageError("--manifest is required (on the command line or in --config)")
     last = run(cfg, out, resume=resume, progress=progress, stop_after=stop_after)
@@ -165,7 +181,7 @@ def eval_cmd(
     """PSNR, SSIM and LPIPS of the model beside bicubic on the test split."""
     from srraw_model.device import pick_device
     from srraw_model.evaluate import evaluate, summary, write_table
-    from srraw_model.metrics import make_lpips
+    from srraw_model.metrics import LPIPS_MISSING, make_lpips
 
     lpips = make_lpips(lpips_backbone, lpips_linear)
     table = evaluate(
@@ -185,6 +201,8 @@ def eval_cmd(
     if out is not None:
         write_table(table, out)
     click.echo(summary(table).to_string(float_format=lambda v: f"{v:.4f}"))
+    if lpips is None:
+        click.echo(LPIPS_MISSING, err=True)  # the table's LPIPS column is NaN: say why
 
 
 @click.command("zoom")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -123,21 +124,107 @@ def typed(values: dict[str, Any], source: str | os.PathLike[str] | None) -> dict
     return {key: _typed(key, value, source) for key, value in values.items()}
 
 
-def load(path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> TrainConfig:
-    """Defaults <- TOML file <- overrides (only the options given on the command line)."""
-    values: dict[str, Any] = {}
+# Settings a resumed run may change: how long it runs, how often it logs and saves, where the
+# data and cache are, and how it runs; anything else would make the run another run.
+RESUMABLE = (
+    "steps",
+    "log_every",
+    "val_every",
+    "val_pairs",
+    "ckpt_every",
+    "workers",
+    "device",
+    "tile",
+    "overlap",
+    "manifest",
+    "dataset_root",
+    "cache_dir",
+)
+
+# Named starting points, applied under a TOML file and command-line options.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},  # the defaults: the paper's settings, for a GPU
+    # A laptop CPU: a small network, CoBi_RGB alone (no VGG file needed) on sampled points,
+    # small crops; minutes for its 300 steps (see README for the measured step time).
+    "laptop": {
+        "width": 16,
+        "blocks": 4,
+        "crop": 24,
+        "batch": 4,
+        "cobi_vgg": 0.0,
+        "cobi_sample": 32,
+        "input_skip": True,
+        "steps": 300,
+        "lr": 5e-4,
+        "log_every": 10,
+        "val_every": 100,
+        "ckpt_every": 100,
+        "samples_per_epoch": 256,
+        "tile": 64,
+        "overlap": 12,
+    },
+}
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        values = _flatten(tomllib.loads(path.read_text()), path)
+    except FileNotFoundError as exc:
+        raise SrrawError("no such config file", path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SrrawError(f"not valid TOML: {exc}", path) from exc
+    return typed(values, path)
+
+
+def load(
+    path: str | os.PathLike[str] | None,
+    overrides: dict[str, Any],
+    preset: str | None = None,
+) -> TrainConfig:
+    """Defaults <- preset <- TOML file <- overrides (only the options given on the command line)."""
+    if preset is not None and preset not in PRESETS:
+        raise SrrawError(f"--preset {preset!r}: expected one of {', '.join(PRESETS)}")
+    values: dict[str, Any] = dict(PRESETS[preset]) if preset else {}
     if path is not None:
-        path = Path(path)
-        try:
-            values = _flatten(tomllib.loads(path.read_text()), path)
-        except FileNotFoundError as exc:
-            raise SrrawError("no such config file", path) from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise SrrawError(f"not valid TOML: {exc}", path) from exc
-        values = typed(values, path)
+        values.update(read_toml(path))
     values.update(typed({k: v for k, v in overrides.items() if v is not None}, None))
     cfg = TrainConfig(**values)
     validate(cfg)
+    return cfg
+
+
+def load_resumed(
+    saved: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None,
+    overrides: dict[str, Any],
+    preset: str | None = None,
+) -> TrainConfig:
+    """A run's config.json <- TOML file <- overrides; a change to a setting outside RESUMABLE is
+    refused in one line naming it."""
+    saved = Path(saved)
+    try:
+        values = json.loads(saved.read_text())
+    except (OSError, ValueError) as exc:
+        raise SrrawError(f"not a readable run config ({exc})", saved) from exc
+    if not isinstance(values, dict):
+        raise SrrawError("not a run config (expected a JSON object)", saved)
+    before = TrainConfig(**typed(values, saved))
+    if preset is not None:
+        raise SrrawError(f"--preset {preset}: a resumed run keeps the settings in {saved}")
+    changes = read_toml(path) if path is not None else {}
+    changes.update(typed({k: v for k, v in overrides.items() if v is not None}, None))
+    cfg = dataclasses.replace(before, **changes)
+    validate(cfg)
+    for key in FIELDS:
+        old, new = getattr(before, key), getattr(cfg, key)
+        if old != new and key not in RESUMABLE:
+            option = "--" + key.replace("_", "-")
+            raise SrrawError(
+                f"{option} {new!r}: this run was trained with {old!r} ({saved}); on --resume only "
+                f"{', '.join('--' + k.replace('_', '-') for k in RESUMABLE)} may change "
+                "(use another --out for a new run)"
+            )
     return cfg
 
 

@@ -53,6 +53,13 @@ class Lpips:
             return float(self.model(tensor(a), tensor(b)))
 
 
+LPIPS_MISSING = (
+    "eval: LPIPS is NaN: it needs two weight files, torchvision's VGG-16 (vgg16-397923af.pth, "
+    "--lpips-backbone) and the LPIPS release's linear layers (weights/v0.1/vgg.pth, "
+    "--lpips-linear); nothing is downloaded"
+)
+
+
 def make_lpips(
     backbone: str | os.PathLike[str] | None, linear: str | os.PathLike[str] | None
 ) -> Lpips | None:

@@ -11,6 +11,8 @@ import contextlib
 import json
 import math
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from srraw_model.device import check_amp, pick_device
 from srraw_model.geometry import mosaic_on_grid
 from srraw_model.infer import infer
 from srraw_model.inputs import in_channels
+from srraw_model.interrupt import Abandon, Interrupted, StopSignals
 from srraw_model.losses import LossConfig, ZoomLoss
 from srraw_model.metrics import psnr, ssim
 from srraw_model.network import NetConfig, ZoomNet
@@ -194,6 +197,35 @@ def evaluate_pairs(
     return {k: float(np.mean(v)) for k, v in scores.items()}
 
 
+def say(text: str) -> None:
+    """One line to stderr beside the progress bar (rank 0 only)."""
+    from tqdm import tqdm
+
+    if int(os.environ.get("RANK", 0)) == 0:
+        tqdm.write(f"train: {text}", file=sys.stderr)
+
+
+def first_step_line(cfg: TrainConfig, device: torch.device, seconds: float, left: int) -> str:
+    """How long the first step took and what that means for the rest of this invocation."""
+    eta = seconds * left
+    pace = f"{eta / 3600:.1f} h" if eta >= 3600 else f"{eta / 60:.1f} min"
+    line = f"first step {seconds:.2f} s on {device}; {left} more at this pace ~ {pace}"
+    if device.type == "cpu" and eta > 3600:
+        line += " (on a CPU, --preset laptop trains in minutes)"
+    return line
+
+
+def check_same_network(state: dict, net_cfg: NetConfig, path: Path) -> None:
+    """A checkpoint of another network shape: one line naming the setting, not a size mismatch."""
+    saved = state["net"]
+    for key, value in net_cfg.__dict__.items():
+        old = saved.get(key)
+        if key == "cfa_offsets":
+            old, value = [list(o) for o in old or ()], [list(o) for o in value]
+        if old != value:
+            raise SrrawError(f"checkpoint's network has {key} {old!r}, not {value!r}", path)
+
+
 def _make_vgg(cfg: TrainConfig):
     if cfg.cobi_vgg <= 0:
         return None
@@ -297,13 +329,18 @@ def _train(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_lr(cfg))
     step = 0
     best = -math.inf
+    best_loss = math.inf  # without a val split, best.pt keeps the lowest mean training loss
+    window = [0.0, 0]  # training-loss sum and count since the last validation point
     if state is not None:
+        check_same_network(state, net_cfg, ckpt_path)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         checkpoint.set_rng_state(state["rng"])
         step = int(state["step"])
         best = float(state.get("best_psnr", -math.inf))
+        best_loss = float(state.get("best_loss", math.inf))
+        window = list(state.get("loss_window", window))
     wrapped = model
     if ddp.active:
         wrapped = torch.nn.parallel.DistributedDataParallel(
@@ -314,7 +351,7 @@ def _train(
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp)
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16")
 
-    def save(path: Path) -> None:
+    def save(path: Path, best_by: str | None = None) -> None:
         checkpoint.save(
             path,
             {
@@ -327,88 +364,135 @@ def _train(
                 "step": step,
                 "rng": checkpoint.rng_state(),
                 "best_psnr": best,
+                "best_loss": best_loss,
+                "loss_window": window,
+                "best_by": best_by,
             },
         )
 
     per_epoch = len(dataset) // (cfg.batch * ddp.world)
     end = cfg.steps if stop_after is None else min(cfg.steps, step + stop_after)
+    if state is not None and step >= cfg.steps:
+        say(f"the run is complete at step {step}; raise --steps to train further")
+    if not val_cached:
+        say(
+            "no pairs in the val split: no validation; best.pt keeps the lowest mean training "
+            f"loss over each {cfg.val_every} steps (--val-every)"
+        )
     last: dict[str, Any] = {}
     bar = tqdm(total=cfg.steps, initial=step, unit="step", desc="train", disable=not progress)
     wrapped.train()
     t_data = 0.0
     t_last = time.perf_counter()
-    while step < end:
-        epoch, skip = divmod(step, per_epoch)
-        dataset.set_epoch(epoch)
-        sampler = DistributedSampler(
-            dataset, ddp.world, ddp.rank, shuffle=True, seed=cfg.seed, drop_last=True
-        )
-        sampler.set_epoch(epoch)
-        indices = list(sampler)[skip * cfg.batch :]
-        loader = DataLoader(
-            dataset,
-            batch_size=cfg.batch,
-            sampler=indices,
-            num_workers=cfg.workers,
-            drop_last=True,
-            persistent_workers=False,
-        )
-        t0 = time.perf_counter()
-        for batch in loader:
-            t_data += time.perf_counter() - t0
-            x = batch["input"].to(device, non_blocking=True)
-            target = batch["target"].to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                raw_out = wrapped(x)
-            output = to_srgb(
-                raw_out.float(), cfg.input, batch["wb"].to(device), batch["ccm"].to(device)
+    first = step
+    signals = StopSignals(abandon=not ddp.active)
+    with signals:
+        while step < end and signals.signum is None:
+            epoch, skip = divmod(step, per_epoch)
+            dataset.set_epoch(epoch)
+            sampler = DistributedSampler(
+                dataset, ddp.world, ddp.rank, shuffle=True, seed=cfg.seed, drop_last=True
             )
-            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-            loss, parts = loss_fn(output, target, cfg.margin, gen)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.grad_clip:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            step += 1
-            bar.update()
-            loss_value = float(loss.detach())
-            if ddp.active:
-                mean = torch.tensor([loss_value])
-                dist.all_reduce(mean)
-                loss_value = float(mean) / ddp.world
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                now = time.perf_counter()
-                last = {
-                    "step": step,
-                    "loss": loss_value,
-                    **parts,
-                    "lr": scheduler.get_last_lr()[0],
-                    "sec_per_step": (now - t_last) / cfg.log_every,
-                    "data_fraction": t_data / max(1e-9, now - t_last),
-                    "world": ddp.world,
-                }
-                t_last, t_data = now, 0.0
-                log.write(last)
-                bar.set_postfix(loss=f"{loss_value:.4f}")
-            if val_cached and ddp.main and (step % cfg.val_every == 0 or step == cfg.steps):
-                scores = evaluate_pairs(model, val_cached, cfg, device, baselines)
-                wrapped.train()
-                record = {"step": step, **{f"val_{k}": v for k, v in scores.items()}}
-                log.write(record)
-                last.update(record)
-                if scores["psnr"] > best:
-                    best = scores["psnr"]
-                    save(out / BEST)
-            if ddp.main and (step % cfg.ckpt_every == 0 or step == end):
-                save(out / CHECKPOINT)
-            if step >= end:
-                break
-            t0 = time.perf_counter()
+            sampler.set_epoch(epoch)
+            indices = list(sampler)[skip * cfg.batch :]
+            loader = DataLoader(
+                dataset,
+                batch_size=cfg.batch,
+                sampler=indices,
+                num_workers=cfg.workers,
+                drop_last=True,
+                persistent_workers=False,
+            )
+            batches = iter(loader)
+            while step < end:
+                t0 = time.perf_counter()
+                try:
+                    # Nothing in here changes the weights: a signal may drop it (single process).
+                    with signals.abandonable():
+                        batch = next(batches, None)
+                        if batch is None:
+                            break
+                        t_data += time.perf_counter() - t0
+                        x = batch["input"].to(device, non_blocking=True)
+                        target = batch["target"].to(device, non_blocking=True)
+                        with torch.autocast(
+                            device.type, dtype=amp_dtype, enabled=amp_dtype is not None
+                        ):
+                            raw_out = wrapped(x)
+                        output = to_srgb(
+                            raw_out.float(),
+                            cfg.input,
+                            batch["wb"].to(device),
+                            batch["ccm"].to(device),
+                        )
+                        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+                        loss, parts = loss_fn(output, target, cfg.margin, gen)
+                        optimizer.zero_grad(set_to_none=True)
+                        scaler.scale(loss).backward()
+                except Abandon:
+                    optimizer.zero_grad(set_to_none=True)
+                    break
+                if cfg.grad_clip:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                step += 1
+                bar.update()
+                loss_value = float(loss.detach())
+                if ddp.active:
+                    # The loss mean, and whether any rank was told to stop: all stop together.
+                    shared = torch.tensor([loss_value, float(signals.signum is not None)])
+                    dist.all_reduce(shared)
+                    loss_value = float(shared[0]) / ddp.world
+                    if shared[1] > 0 and signals.signum is None:
+                        signals.signum = signal.SIGTERM
+                if step == first + 1:
+                    say(first_step_line(cfg, device, time.perf_counter() - t0, end - step))
+                window[0] += loss_value
+                window[1] += 1
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    now = time.perf_counter()
+                    last = {
+                        "step": step,
+                        "loss": loss_value,
+                        **parts,
+                        "lr": scheduler.get_last_lr()[0],
+                        "sec_per_step": (now - t_last) / cfg.log_every,
+                        "data_fraction": t_data / max(1e-9, now - t_last),
+                        "world": ddp.world,
+                    }
+                    t_last, t_data = now, 0.0
+                    log.write(last)
+                    bar.set_postfix(loss=f"{loss_value:.4f}")
+                if step % cfg.val_every == 0 or step == cfg.steps:
+                    if val_cached and ddp.main:
+                        scores = evaluate_pairs(model, val_cached, cfg, device, baselines)
+                        wrapped.train()
+                        record = {"step": step, **{f"val_{k}": v for k, v in scores.items()}}
+                        log.write(record)
+                        last.update(record)
+                        if scores["psnr"] > best:
+                            best = scores["psnr"]
+                            save(out / BEST, "val_psnr")
+                    elif not val_cached and window[1]:
+                        mean = window[0] / window[1]
+                        log.write({"step": step, "train_loss_mean": mean})
+                        if mean < best_loss and ddp.main:
+                            best_loss = mean
+                            save(out / BEST, "train_loss")
+                    window = [0.0, 0]
+                if ddp.main and (step % cfg.ckpt_every == 0 or step == end):
+                    save(out / CHECKPOINT)
+                if signals.signum is not None:
+                    break
     bar.close()
+    if signals.signum is not None:
+        if ddp.main:
+            save(out / CHECKPOINT)
+        log.close()
+        raise Interrupted(signals.signum, step, out / CHECKPOINT, out)
     if ddp.active:
         # The replicas must agree; a cheap checksum of every parameter, compared across ranks.
         total = (
