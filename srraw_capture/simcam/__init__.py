@@ -25,6 +25,12 @@ It stops on `quit`, SIGTERM/SIGINT, stdin EOF (stdin not a TTY; `--no-stdin` to 
 `--idle-timeout` seconds with neither a PTP/IP connection nor a command (default 600, 0 never),
 and, with `--exit-with-parent`, when the process that started it exits.
 
+Personalities (`--body`)
+------------------------
+`generic` (below) is the shared core (`device.py`); `sony`, `sony-mode3` (`sony.py`) and `nikon`
+(`nikon.py`) answer as libgphoto2's Sony SDIO and Nikon paths expect (`bodies.py` picks one);
+srraw_capture/README.md says what each does and what the controller makes of it.
+
 What libgphoto2 2.5.34 makes of it (checked with python-gphoto2 2.6.4)
 ----------------------------------------------------------------------
 DeviceInfo: manufacturer "srraw", model "SimCam", serial SIM{seed:08d} (the EXIF serial too),
