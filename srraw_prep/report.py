@@ -12,6 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from srraw.files import atomic_write_bytes
+from srraw_prep.charts import histogram, scatter
+from srraw_prep.truth_error import TrueError, true_errors
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
@@ -21,58 +23,9 @@ table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;paddin
 .big{font-size:22px;font-weight:600}.ok{color:#1a7f37}.flagged{color:#9a6700}.failed{color:#cf222e}
 .charts{display:flex;gap:20px;flex-wrap:wrap}figure{margin:0}figcaption{font-size:12px;color:#555}
 .pair{display:flex;gap:12px;align-items:flex-start;margin:12px 0}.pair img{border:1px solid #ccc}
+section.zoom{border:1px solid #ddd;border-radius:8px;padding:4px 16px 12px;margin:24px 0}
+h3{font-size:15px}.note{color:#9a6700;max-width:360px;font-size:13px}
 """
-
-
-def _histogram(values: list[float], title: str, unit: str, bins: int = 20) -> str:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    w, h, pad = 360, 180, 30
-    if not values:
-        return f"<figure><svg width='{w}' height='{h}'></svg><figcaption>{title}: no data</figcaption></figure>"
-    counts, edges = np.histogram(values, bins=bins)
-    top = max(counts.max(), 1)
-    bar_w = (w - 2 * pad) / bins
-    bars = "".join(
-        f"<rect x='{pad + i * bar_w:.1f}' y='{h - pad - c / top * (h - 2 * pad):.1f}' "
-        f"width='{bar_w - 1:.1f}' height='{c / top * (h - 2 * pad):.1f}' fill='#4a7bd0'/>"
-        for i, c in enumerate(counts)
-    )
-    axis = (
-        f"<line x1='{pad}' y1='{h - pad}' x2='{w - pad}' y2='{h - pad}' stroke='#333'/>"
-        f"<text x='{pad}' y='{h - 8}' font-size='11'>{edges[0]:.3g}</text>"
-        f"<text x='{w - pad}' y='{h - 8}' font-size='11' text-anchor='end'>{edges[-1]:.3g} {unit}</text>"
-        f"<text x='{pad - 4}' y='{pad}' font-size='11' text-anchor='end'>{top}</text>"
-    )
-    caption = f"{title} (n={len(values)}, median {np.median(values):.3g} {unit})"
-    return f"<figure><svg width='{w}' height='{h}'>{bars}{axis}</svg><figcaption>{caption}</figcaption></figure>"
-
-
-def _scatter(xs: list[float], ys: list[float], title: str) -> str:
-    pts = [
-        (x, y)
-        for x, y in zip(xs, ys, strict=True)
-        if x and y and math.isfinite(x) and math.isfinite(y)
-    ]
-    w, h, pad = 360, 180, 30
-    if not pts:
-        return f"<figure><svg width='{w}' height='{h}'></svg><figcaption>{title}: no data</figcaption></figure>"
-    lo = min(min(p) for p in pts) * 0.95
-    hi = max(max(p) for p in pts) * 1.05
-
-    def sx(v: float) -> float:
-        return pad + (v - lo) / (hi - lo) * (w - 2 * pad)
-
-    def sy(v: float) -> float:
-        return h - pad - (v - lo) / (hi - lo) * (h - 2 * pad)
-
-    dots = "".join(
-        f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3' fill='#4a7bd0'/>" for x, y in pts
-    )
-    diagonal = f"<line x1='{sx(lo)}' y1='{sy(lo)}' x2='{sx(hi)}' y2='{sy(hi)}' stroke='#aaa' stroke-dasharray='4'/>"
-    return (
-        f"<figure><svg width='{w}' height='{h}'>{diagonal}{dots}</svg>"
-        f"<figcaption>{title} (dashed: equal)</figcaption></figure>"
-    )
 
 
 def _img(path: Path) -> str:
@@ -103,16 +56,172 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _pair_name(p: dict) -> str:
+    return f"{p['zoom']}X {p['frame_l']:05d} -> {p['frame_h']:05d}"
+
+
+def _rank_key(has_estimate: bool) -> str:
+    """What the worst pairs are ranked by: the error estimate once prep writes one."""
+    return "error_estimate_px" if has_estimate else "residual_p95_px"
+
+
+def _correlation(xs: list[float], ys: list[float]) -> str:
+    if len(xs) < 3 or np.std(xs) == 0 or np.std(ys) == 0:
+        return ""
+    return f"; Pearson r {np.corrcoef(xs, ys)[0, 1]:.2f}"
+
+
+def _calibration(rows: list[tuple[dict, TrueError]], has_estimate: bool, zoom: int) -> str:
+    """Error estimate against the true error, or a note saying why there is none."""
+    if not rows:
+        return ""
+    truth = [t.mean_px for _, t in rows]
+    parts = [histogram(truth, f"{zoom}X true error (truth.json)", "mean true error", "target px")]
+    if not has_estimate:
+        parts.append(
+            "<p class='note calibration-skipped'>Calibration plot skipped: pairs.parquet has "
+            "no <code>error_estimate_px</code> column (this prep does not estimate the error "
+            "per pair yet).</p>"
+        )
+        return "".join(parts)
+    estimate = [p.get("error_estimate_px") for p, _ in rows]
+    known = [(t, e) for t, e in zip(truth, estimate, strict=True) if e is not None]
+    parts.append(
+        scatter(
+            truth,
+            estimate,
+            f"{zoom}X calibration: error estimate vs true error",
+            "true error, mean over 24x16 target pixels (target px)",
+            "error estimate (target px)",
+            groups=[t.scene_kind for _, t in rows],
+            diagonal=True,
+            note=_correlation([k[0] for k in known], [k[1] for k in known]),
+        )
+    )
+    return "".join(parts)
+
+
+def _worst(
+    aligned: list[dict],
+    truths: dict[int, TrueError],
+    thumb: Callable[[str, str], Path],
+    has_estimate: bool,
+    count: int,
+) -> str:
+    key = _rank_key(has_estimate)
+
+    def badness(item: tuple[int, dict]) -> tuple[float, float]:
+        value = item[1].get(key)
+        return (-(value if value is not None else math.inf), item[1]["ecc_rho"] or 0.0)
+
+    ranked = sorted(aligned, key=badness)[:count]
+    out = []
+    for i, p in ranked:
+        true = truths.get(i)
+        true_text = (
+            f"<br>true error mean {true.mean_px:.3g}, max {true.max_px:.3g} target px "
+            f"({true.scene_kind} scene)"
+            if true
+            else ""
+        )
+        estimate = f"error estimate {_fmt(p.get('error_estimate_px'))} px, " if has_estimate else ""
+        out.append(
+            f"<div class='pair'><div><b>{html.escape(p['sequence'])}</b> {_pair_name(p)}"
+            f"<br>{estimate}residual p95 {_fmt(p['residual_p95_px'])} px, rho "
+            f"{_fmt(p['ecc_rho'])}<br>scale {_fmt(p['measured_scale'])} (EXIF "
+            f"{_fmt(p['nominal_ratio'])}){true_text}<br><span class='{p['status']}'>"
+            f"{p['status']}</span> {html.escape(_fmt(p['qa_flags']))}</div>"
+            f"<figure>{_img(thumb(p['sequence'], _thumb_name(p, 'before')))}"
+            "<figcaption>before: EXIF-ratio crop</figcaption></figure>"
+            f"<figure>{_img(thumb(p['sequence'], _thumb_name(p, 'after')))}"
+            "<figcaption>after alignment</figcaption></figure></div>"
+        )
+    what = "error estimate" if has_estimate else "residual p95 (no error estimate in pairs.parquet)"
+    return f"<h3>Worst pairs by {what}</h3>" + ("".join(out) or "<p>None aligned.</p>")
+
+
+def _zoom_panel(
+    zoom: int,
+    rows: list[tuple[int, dict]],
+    truths: dict[int, TrueError],
+    thumb: Callable[[str, str], Path],
+    has_estimate: bool,
+    worst: int,
+) -> str:
+    aligned = [(i, p) for i, p in rows if p["status"] in ("ok", "flagged")]
+    pairs = [p for _, p in aligned]
+    counts = ", ".join(
+        f"<span class='{s}'>{sum(p['status'] == s for _, p in rows)} {s}</span>"
+        for s in ("ok", "flagged", "failed", "absent")
+    )
+    head = f"<section class='zoom' id='zoom-{zoom}' data-zoom='{zoom}'><h2>{zoom}X pairs</h2>"
+    if all(p["status"] == "absent" for _, p in rows):
+        return f"{head}<p>No sequence makes {zoom}X (see Absent zooms).</p></section>"
+    charts = [
+        histogram(
+            [p["residual_p95_px"] for p in pairs],
+            f"{zoom}X residual p95",
+            "residual misalignment p95",
+            "target px",
+        ),
+        histogram(
+            [p["residual_median_px"] for p in pairs],
+            f"{zoom}X residual median",
+            "residual misalignment median",
+            "target px",
+        ),
+        histogram([p["ecc_rho"] for p in pairs], f"{zoom}X ECC correlation", "ECC rho", ""),
+        scatter(
+            [p["nominal_ratio"] for p in pairs],
+            [p["measured_scale"] for p in pairs],
+            f"{zoom}X measured scale vs EXIF ratio",
+            "EXIF focal ratio f_H / f_L (x)",
+            "measured scale (x)",
+            diagonal=False,
+        ),
+        histogram(
+            [
+                100 * (p["measured_scale"] / p["nominal_ratio"] - 1)
+                for p in pairs
+                if p["measured_scale"] and p["nominal_ratio"]
+            ],
+            f"{zoom}X measured scale / EXIF ratio - 1",
+            "measured / EXIF ratio - 1",
+            "%",
+        ),
+    ]
+    if has_estimate:
+        charts.append(
+            histogram(
+                [p.get("error_estimate_px") for p in pairs],
+                f"{zoom}X error estimate",
+                "error estimate",
+                "target px",
+            )
+        )
+    charts.append(
+        _calibration([(p, truths[i]) for i, p in aligned if i in truths], has_estimate, zoom)
+    )
+    return (
+        f"{head}<p>{len(rows)} rows: {counts}.</p><div class='charts'>{''.join(charts)}</div>"
+        f"{_worst(aligned, truths, thumb, has_estimate, worst)}</section>"
+    )
+
+
 def render(
     frames: pa.Table,
     pairs: pa.Table,
     thumb: Callable[[str, str], Path],
-    worst: int = 8,
+    worst: int = 4,
+    dataset_root: Path | None = None,
 ) -> str:
-    """The report's HTML."""
+    """The report's HTML: one panel per zoom factor (charts, calibration against truth.json
+    where the dataset is synthetic, worst pairs), then failures, flags and absent zooms.
+    `worst`: pairs shown per zoom."""
     frame_rows = frames.to_pylist()
     pair_rows = pairs.to_pylist()
-    aligned = [p for p in pair_rows if p["status"] in ("ok", "flagged")]
+    has_estimate = "error_estimate_px" in pairs.column_names
+    truths = true_errors(pair_rows, frame_rows, dataset_root) if dataset_root else {}
 
     def count(rows: list[dict], status: str) -> int:
         return sum(r["status"] == status for r in rows)
@@ -128,40 +237,19 @@ def render(
         for name, rows in (("frames", frame_rows), ("pairs", pair_rows))
     )
     sequences = len({r["sequence"] for r in frame_rows})
-    charts = "".join(
-        [
-            _histogram([p["residual_p95_px"] for p in aligned], "residual misalignment p95", "px"),
-            _histogram(
-                [p["residual_median_px"] for p in aligned], "residual misalignment median", "px"
-            ),
-            _histogram([p["ecc_rho"] for p in aligned], "ECC rho", ""),
-            _scatter(
-                [p["nominal_ratio"] for p in aligned],
-                [p["measured_scale"] for p in aligned],
-                "measured scale vs EXIF ratio",
-            ),
-            _histogram(
-                [100 * (p["measured_scale"] / p["nominal_ratio"] - 1) for p in aligned],
-                "measured / EXIF ratio - 1",
-                "%",
-            ),
-        ]
+    by_zoom: dict[int, list[tuple[int, dict]]] = {}
+    for i, p in enumerate(pair_rows):
+        by_zoom.setdefault(p["zoom"], []).append((i, p))
+    panels = "".join(
+        _zoom_panel(z, rows, truths, thumb, has_estimate, worst)
+        for z, rows in sorted(by_zoom.items())
     )
-    ranked = sorted(
-        aligned,
-        key=lambda p: (
-            -(p["residual_p95_px"] if p["residual_p95_px"] is not None else math.inf),
-            p["ecc_rho"],
-        ),
-    )[:worst]
-    worst_html = "".join(
-        f"<div class='pair'><div><b>{html.escape(p['sequence'])}</b> {p['zoom']}X "
-        f"{p['frame_l']:05d} -> {p['frame_h']:05d}<br>rho {p['ecc_rho']:.3f}, residual p95 "
-        f"{_fmt(p['residual_p95_px'])} px<br>scale {p['measured_scale']:.4f} (EXIF {p['nominal_ratio']:.4f})"
-        f"<br><span class='{p['status']}'>{p['status']}</span> {html.escape(_fmt(p['qa_flags']))}</div>"
-        f"<figure>{_img(thumb(p['sequence'], _thumb_name(p, 'before')))}<figcaption>before: EXIF-ratio crop</figcaption></figure>"
-        f"<figure>{_img(thumb(p['sequence'], _thumb_name(p, 'after')))}<figcaption>after alignment</figcaption></figure></div>"
-        for p in ranked
+    truth_note = (
+        f"<p>Ground truth: {len(truths)} aligned pairs have a truth.json (synthetic data); "
+        "true errors are the mean over a 24x16 lattice of target pixels of the distance "
+        "between the pair's map and the true one.</p>"
+        if truths
+        else ""
     )
     failures = [
         {
@@ -213,8 +301,7 @@ def render(
         "<!doctype html><html><head><meta charset='utf-8'><title>srraw prep report</title>"
         f"<style>{_STYLE}</style></head><body>"
         f"<h1>srraw prep report</h1><p>{sequences} sequences.</p><div class='cards'>{cards}</div>"
-        f"<h2>Alignment</h2><div class='charts'>{charts}</div>"
-        f"<h2>Worst pairs</h2>{worst_html or '<p>None aligned.</p>'}"
+        f"{truth_note}{panels or '<p>No pairs.</p>'}"
         f"<h2>Failures</h2>{_table(failures, ['table', 'sequence', 'item', 'error'])}"
         f"<h2>Flagged frames</h2>{_table(flagged_frames, ['sequence', 'frame', 'qa_flags', 'detail'])}"
         f"<h2>Flagged pairs</h2>{_table(flagged, ['sequence', 'pair', 'qa_flags', 'ecc_rho', 'residual_p95_px'])}"
@@ -229,6 +316,12 @@ def _thumb_name(pair: dict, when: str) -> str:
 
 
 def write_report(
-    path: Path, frames: pa.Table, pairs: pa.Table, thumb: Callable[[str, str], Path]
+    path: Path,
+    frames: pa.Table,
+    pairs: pa.Table,
+    thumb: Callable[[str, str], Path],
+    dataset_root: Path | None = None,
 ) -> None:
-    atomic_write_bytes(path, render(frames, pairs, thumb).encode("utf-8"))
+    """`dataset_root`: where the sequence folders are (truth.json of synthetic data)."""
+    page = render(frames, pairs, thumb, dataset_root=dataset_root)
+    atomic_write_bytes(path, page.encode("utf-8"))

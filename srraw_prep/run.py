@@ -139,7 +139,7 @@ def prep(
     frames, pairs = merge(out, sequences, splits)
     write_manifest("frames", frames, out / "frames.parquet")
     write_manifest("pairs", pairs, out / "pairs.parquet")
-    write_report(out / "report.html", frames, pairs, lambda seq, name: state.thumb(out, seq, name))
+    write_report(out / "report.html", frames, pairs, lambda s, n: state.thumb(out, s, n), root)
     return Summary(
         len(sequences),
         len(sequences) - len(todo),
