@@ -346,7 +346,20 @@ class Camera:
         return found
 
     def file_info(self, folder: str, name: str) -> CardFile:
-        info = self._call("file info", self._cam().file_get_info, folder, name)
+        card = CardFile(folder, name, 0, 0)
+        try:
+            info = self._call("file info", self._cam().file_get_info, folder, name)
+        except CameraError:
+            if not card.in_memory:
+                raise
+            # libgphoto2's Nikon SDRAM capture (library.c, wait_for_event "downloadnow") keeps
+            # the file in memory but sets no file info: read it from the file itself.
+            gp = _gp()
+            camera_file = self._call(
+                f"download {name}", self._cam().file_get, folder, name, gp.GP_FILE_TYPE_NORMAL
+            )
+            size = len(memoryview(camera_file.get_data_and_size()))
+            return CardFile(folder, name, size, int(camera_file.get_mtime()))
         return CardFile(folder, name, int(info.file.size), int(info.file.mtime))
 
     def download(self, folder: str, name: str, dest: str) -> Download:

@@ -168,6 +168,11 @@ class Session:
                 )
             self.info = info
             self.console.line(f"camera: reconnected to {info.model} on {info.port}")
+            if self.capture_target is not None:
+                # A new camera worker starts from libgphoto2's defaults (Nikon's capture
+                # target is a libgphoto2 setting, kept only where ~/.config exists).
+                with contextlib.suppress(CameraError):
+                    self._use_card_target(self.worker.call)
             return
         self.worker.kill()
         raise SrrawError(
@@ -342,9 +347,13 @@ class Session:
             live_focal=self.live_focal,
         )
 
-    def _use_card_target(self) -> str | None:
-        """Where the body offers a capture target that keeps a copy on the card, use it."""
-        widget = self._plain_call("read_widget", "capturetarget")
+    def _use_card_target(self, call=None) -> str | None:
+        """Where the body offers a capture target that keeps a copy on the card, use it.
+
+        `call`: how to reach the worker (default: with reconnects; the plain worker call
+        from inside a reconnect)."""
+        call = call or self._plain_call
+        widget = call("read_widget", "capturetarget")
         want = card_target(widget.choices) if widget is not None else None
         if widget is None or want is None or widget.value == want:
             return None if widget is None else str(widget.value)
@@ -356,8 +365,8 @@ class Session:
         else:
             setting = ("capturetarget", want)
         with contextlib.suppress(CameraError):
-            self._plain_call("set_widget", *setting)
-        after = body.read_back(self._plain_call, "capturetarget", want)
+            call("set_widget", *setting)
+        after = body.read_back(call, "capturetarget", want)
         if after == want:
             self.console.line(
                 f"camera: capture target {widget.value} -> {want} ({where_text(want)})"

@@ -277,3 +277,50 @@ def test_doctor_names_the_vendor_path_libgphoto2_took(home, body, path):
     assert result.returncode == 0, result.stderr
     line = next(x for x in result.stdout.splitlines() if x.startswith("vendor path"))
     assert line.split(None, 2)[2].startswith(path), result.stdout
+
+
+FAULT_BODIES = [("sony", "ARW"), ("nikon", "NEF")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("body", "raw_ext"), FAULT_BODIES)
+def test_link_dropped_mid_transfer_loses_nothing(tmp_path, home, body, raw_ext):
+    """The camera hangs up inside a download (Sony: inside libgphoto2's fetch from the camera's
+    memory; Nikon: from the card): reconnected in-session, the frame fetched again or retaken,
+    frames on disk untouched."""
+    sim = _sim(home, body)
+    out = tmp_path / "dataset"
+    try:
+        cap = _start(out, sim, home, "--no-qa")
+        _frame_done(cap, 3)
+        sim.command("drop-next-transfer")
+        rc = cap.finish()
+    finally:
+        sim.stop()
+    assert rc == 0, cap.output
+    assert "reconnecting" in cap.output, cap.output
+    assert_sequence_complete(out, "00001", raw_ext=raw_ext)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("body", "raw_ext"), FAULT_BODIES)
+def test_damaged_raw_is_retaken_and_ctrl_c_resumes(tmp_path, home, body, raw_ext):
+    sim = _sim(home, body)
+    sim.command("corrupt-next")
+    out = tmp_path / "dataset"
+    try:
+        cap = _start(out, sim, home, "--no-qa")
+        _frame_done(cap, 2)
+        cap.interrupt()
+        rc = cap.finish()
+        assert rc == 130, cap.output
+        assert "Traceback" not in cap.stderr and not list(out.glob("*/.*.tmp"))
+        cap2 = _start(out, sim, home, "--no-qa")
+        rc2 = cap2.finish()
+    finally:
+        sim.stop()
+    assert "00001 frame 1/7: damaged file" in cap.output, cap.output
+    assert rc2 == 0, cap2.output
+    assert "resuming sequence 00001 at frame" in cap2.output
+    assert_sequence_complete(out, "00001", raw_ext=raw_ext)
+    assert captures(out).attempts.tolist()[0] == 2
