@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from fractions import Fraction
@@ -37,6 +39,36 @@ class Lens:
     # The lensfun database's name for this lens, when EXIF names it differently (or for the
     # simulated camera, whose synthetic lens copies a real one); None: looked up by EXIF.
     lensfun: str | None = None
+    min_f_number: float | None = None  # widest aperture at the short end (default: the model's)
+    min_f_number_long: float | None = None  # ... and at the long end (variable-aperture zooms)
+
+    def widest_f_number(self, focal_mm: float) -> float | None:
+        """The widest aperture the lens opens to at `focal_mm` (linear between its ends: no
+        real zoom is wider than that, so the check never refuses what the lens can do)."""
+        ends = self.apertures()
+        if ends is None:
+            return None
+        short, long = ends
+        span = self.max_focal_mm - self.min_focal_mm
+        where = 0.0 if span <= 0 else (focal_mm - self.min_focal_mm) / span
+        return short + (long - short) * min(max(where, 0.0), 1.0)
+
+    def apertures(self) -> tuple[float, float] | None:
+        """(short end, long end) widest f-numbers: the profile's, else read from the model
+        name ('F3.5-6.3', 'f/2.8', '1:4-5.6'); None when neither says."""
+        if self.min_f_number is not None:
+            return self.min_f_number, self.min_f_number_long or self.min_f_number
+        match = _APERTURE.search(self.model)
+        if match is None:
+            return None
+        short = float(match[1])
+        return short, float(match[2]) if match[2] else short
+
+
+# 'F3.5-6.3', 'f/4G', '1:2.8', 'XF18-55mmF2.8-4': an F after "mm" or not inside a word
+_APERTURE = re.compile(
+    r"(?:(?<=mm)|(?<![A-Za-z0-9]))(?:F|f/|1:)\s?(\d+(?:\.\d+)?)(?:\s?-\s?(\d+(?:\.\d+)?))?(?![\d.])"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +168,8 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], bool, Callable[[Any], Any] | 
         "min_focal_mm": (_NUMBER, True, _positive),
         "max_focal_mm": (_NUMBER, True, _positive),
         "lensfun": ((str,), False, None),
+        "min_f_number": (_NUMBER, False, _positive),
+        "min_f_number_long": (_NUMBER, False, _positive),
     },
     "sequence": {
         "focal_lengths_mm": ((list,), True, _focal_list),
@@ -190,6 +224,18 @@ def _check_section(path: Path, section: str, table: dict) -> dict[str, Any]:
     return out
 
 
+def _check_aperture(lens: Lens, focals: tuple[float, ...], f_number: float, path: Path) -> None:
+    """f/1.4 on an F3.5 lens cannot be set: refuse it here, not on the body mid-shoot."""
+    for focal in sorted(focals, reverse=True):
+        widest = lens.widest_f_number(focal)
+        if widest is not None and f_number < widest - 0.05:
+            raise SrrawError(
+                f"[exposure] f_number: f/{f_number:g} is wider than the lens opens at "
+                f"{focal:g} mm (f/{widest:.1f} there; {lens.model}); use a larger f-number",
+                path,
+            )
+
+
 def parse_rig(data: dict, path: Path) -> Rig:
     """Validate a parsed TOML document; errors name the file, the key and the problem."""
     for section, value in data.items():
@@ -222,6 +268,7 @@ def parse_rig(data: dict, path: Path) -> Rig:
             f"({exposure['iso_min']}..{exposure['iso_max']})",
             path,
         )
+    _check_aperture(lens, seq["focal_lengths_mm"], exposure["f_number"], path)
     zoom = Zoom(**sections["zoom"])
     if zoom.drive == "power" and not zoom.widget:
         raise SrrawError("[zoom] widget: required when drive = 'power'", path)
@@ -249,6 +296,39 @@ def _profile_name(path: Path) -> str | None:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     return name if isinstance(name, str) else None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def rig_toml(rig: Rig) -> str:
+    """The profile as srraw reads it, defaults filled in, as TOML that loads back the same;
+    unset optional keys are left out."""
+    shutter = Fraction(rig.exposure.exposure_time_s).limit_denominator(100000)
+    sections: dict[str, dict[str, Any]] = {
+        "": {"name": rig.name, "description": rig.description},
+        "body": dataclasses.asdict(rig.body),
+        "lens": dataclasses.asdict(rig.lens),
+        "sequence": {
+            "focal_lengths_mm": list(rig.focal_lengths_mm),
+            "focal_tolerance_pct": rig.focal_tolerance_pct,
+        },
+        "exposure": {**dataclasses.asdict(rig.exposure), "exposure_time_s": str(shutter)},
+        "zoom": dataclasses.asdict(rig.zoom),
+    }
+    lines = [f"# {rig.path}"] if rig.path else []
+    for section, values in sections.items():
+        if section:
+            lines += ["", f"[{section}]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v not in (None, "")]
+    return "\n".join(lines) + "\n"
 
 
 def resolve_rig_path(spec: str | os.PathLike[str], search: tuple[Path, ...] = ()) -> Path:

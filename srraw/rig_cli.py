@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
-from srraw.rig import load_rig, shipped_rigs
+from srraw.rig import load_rig, rig_toml, shipped_rigs
 
 
 @click.group()
@@ -36,6 +34,4 @@ def check(profiles: tuple[str, ...]) -> None:
 @click.argument("profile")
 def show(profile: str) -> None:
     """Print a rig profile as srraw reads it, defaults filled in."""
-    loaded = load_rig(profile)
-    for key, value in dataclasses.asdict(loaded).items():
-        click.echo(f"{key}: {value}")
+    click.echo(rig_toml(load_rig(profile)), nl=False)

@@ -8,12 +8,19 @@ from pathlib import Path
 import click
 
 
+def _shipped() -> str:
+    from srraw.rig import shipped_rigs
+
+    return ", ".join(path.stem for path in shipped_rigs())
+
+
 @click.command()
 @click.option(
     "--rig",
     "rig_spec",
     required=True,
-    help="Rig profile: a TOML path or a shipped name (simulated, sony-a7s2-fe24-240).",
+    help=f"Rig profile: a TOML path or a profile's name (shipped: {_shipped()}; and those "
+    "the dataset was shot with).",
 )
 @click.option(
     "--out",

@@ -68,6 +68,26 @@ def status_line(
     )
 
 
+def session_summary(sequences: list, orphans: list[str], captures: object) -> list[str]:
+    """The end of a session: per sequence its frames on disk (not only this run's), retakes and
+    field-check verdict; what interrupted captures left on the card; the dataset total."""
+    lines = ["summary:"]
+    for seq in sequences:
+        lines.append(
+            f"  {seq.name}: {seq.ok_count()} of {len(seq.frames)} frames on disk, "
+            f"{seq.retakes} retake(s), verdict: {seq.verdict()}"
+        )
+    if orphans:
+        lines.append(f"  card: {len(orphans)} file(s) left there by an interrupted capture")
+    on_disk = sum(seq.ok_count() for seq in sequences)
+    retakes = sum(seq.retakes for seq in sequences)
+    lines.append(
+        f"capture: {len(sequences)} sequence(s), {on_disk} frame(s) on disk, {retakes} "
+        f"retake(s) -> {captures}"
+    )
+    return lines
+
+
 class Console:
     """Prints lines, runs the progress bar, shows the live zoom guide, asks questions."""
 
@@ -132,12 +152,18 @@ class Console:
         if not self.interactive:
             return default
         self.close_bar()
-        return click.confirm(question, default=default)
+        try:
+            return click.confirm(question, default=default)
+        except click.Abort:  # Ctrl-C or EOF at the prompt: the session's own interrupt path
+            raise KeyboardInterrupt from None
 
     def wait_enter(self, prompt: str) -> bool:
         """Wait for Enter (True) or 'q' (False); non-interactive: True at once."""
         if not self.interactive:
             return True
         self.close_bar()
-        answer = click.prompt(prompt, default="", show_default=False)
+        try:
+            answer = click.prompt(prompt, default="", show_default=False)
+        except click.Abort:  # Ctrl-C or EOF at the prompt: the session's own interrupt path
+            raise KeyboardInterrupt from None
         return answer.strip().lower() not in ("q", "quit", "n", "no")

@@ -148,6 +148,7 @@ class SequenceState:
     reshoot_folder: str | None = None  # a reshoot in progress shoots here (relative)
     previous: dict[int, dict] | None = None  # the first take's rows while it is reshot
     previous_qa: dict | None = None  # and its field check
+    retakes: int = 0  # captures of this take that were not kept
     frames: dict[int, FrameState] = field(default_factory=dict)
 
     @property
@@ -161,6 +162,12 @@ class SequenceState:
 
     def ok_count(self) -> int:
         return sum(f.ok for f in self.frames.values())
+
+    def verdict(self) -> str:
+        """The field check's verdict in words, or why there is none."""
+        if self.qa is not None:
+            return QA_VERDICTS.get(self.qa.get("verdict", ""), str(self.qa.get("verdict")))
+        return "field check owed (run again to redo it)" if self.qa_due else "not run"
 
 
 @dataclass
@@ -245,7 +252,7 @@ def apply(state: DatasetState, record: dict) -> None:
                     seq.previous = {i: f.row for i, f in seq.frames.items() if f.row}
                     seq.previous_qa = seq.qa
                 seq.reshoot_folder = record["folder"]
-            seq.done, seq.qa, seq.qa_due = False, None, False
+            seq.done, seq.qa, seq.qa_due, seq.retakes = False, None, False, 0
             for frame in seq.frames.values():
                 frame.status, frame.error, frame.row, frame.attempts = "pending", None, None, 0
     elif kind == "reshoot_swap":
@@ -275,6 +282,8 @@ def apply(state: DatasetState, record: dict) -> None:
                 state.capture_s[serial] = max(state.capture_s.get(serial, 0.0), float(seconds))
         elif kind == "retake":
             frame.card, frame.capture = [], None
+            if seq := state.sequences.get(record.get("sequence", "")):
+                seq.retakes += 1
         elif kind == "frame":
             frame.status, frame.error, frame.row = "ok", None, record
             frame.card_on_disk = list(frame.card)

@@ -149,6 +149,23 @@ def check_sequence(
     return result
 
 
+_NOT_ALIGNED = ("ECC", "converge", "align", "SIFT", "match", "OpenCV")
+
+
+def _pair_failure(pair: dict) -> str:
+    """A failed pair in a sentence; OpenCV's own text stays in the field check's pairs.parquet."""
+    error = str(pair.get("error") or "no reason given")
+    if pair.get("frame_l") is None:
+        return f"the sequence could not be paired: {error}"
+    frames = f"frames {pair['frame_l']} and {pair['frame_h']}"
+    if any(word in error for word in _NOT_ALIGNED):
+        return (
+            f"{frames} do not line up: the subject or the camera moved, a frame is blurred, "
+            "or the scene has too little texture"
+        )
+    return f"{frames} could not be paired: {error}"
+
+
 def summarize(pairs_path: Path, frames_path: Path, scale: float = 1.0) -> QaResult:
     """The verdict from prep's manifests (pure reading, no camera)."""
     pairs = read_manifest(pairs_path, "pairs").to_pylist()
@@ -163,11 +180,8 @@ def summarize(pairs_path: Path, frames_path: Path, scale: float = 1.0) -> QaResu
     rhos, residuals = [], []
     for pair in pairs:
         counts[pair["status"]] = counts.get(pair["status"], 0) + 1
-        name = (
-            f"{pair['frame_l']}->{pair['frame_h']}" if pair["frame_l"] is not None else "sequence"
-        )
         if pair["status"] == "failed":
-            problems.append(f"pair {name}: {pair['error']}")
+            problems.append(_pair_failure(pair))
         for flag in pair["qa_flags"] or []:
             words = FLAG_WORDS.get(flag, flag)
             if words not in problems:

@@ -26,6 +26,7 @@ from srraw_capture.camera import CAPTURE_TIMEOUT, CameraError, CameraInfo, CardF
 from srraw_capture.download import Timer, fetch_file, fetch_frame, remove_stale_temps
 from srraw_capture.guide import Console
 from srraw_capture.journal import (
+    CAPTURES,
     RIGS_KEPT,
     STATE_DIR,
     DatasetLock,
@@ -263,11 +264,12 @@ class Session:
             self._shoot_sequence(seq)
             done += 1
         self._orphans(fetch=False)
-        self.console.line(
-            f"capture: {len(self.summary.sequences)} sequence(s), "
-            f"{self.summary.frames_ok} frame(s) on disk, {self.summary.retakes} retake(s) "
-            f"-> {self.root / 'captures.parquet'}"
-        )
+        for line in guide.session_summary(
+            [self.state.sequences[name] for name in self.summary.sequences],
+            self.summary.orphans,
+            self.root / CAPTURES,
+        ):
+            self.console.line(line)
 
     def _check_resumable(self, seq: SequenceState) -> None:
         frame = seq.next_frame()

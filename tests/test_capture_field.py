@@ -248,3 +248,175 @@ def test_libgphoto2_stderr_is_folded_into_the_one_line_error(tmp_path, home):
     assert lines[0].startswith("Error: lost the camera") and "libgphoto2: " in lines[0], lines
     (log,) = (out / ".srraw").glob("camera-*.log")
     assert "Connection refused" in log.read_text()
+
+
+# ---- what the photographer reads ----------------------------------------------------------
+
+
+def test_readme_background_simcam_does_not_read_the_terminal():
+    """`srraw simcam ... &` in a shell stops on its first read of the terminal (SIGTTIN):
+    every documented background start says --no-stdin."""
+    for doc in (ROOT / "README.md", ROOT / "srraw_capture" / "README.md"):
+        for line in doc.read_text().splitlines():
+            command = line.split("#")[0].strip()
+            if "srraw simcam" in command and command.endswith("&"):
+                assert "--no-stdin" in command, f"{doc.name}: {line}"
+
+
+def test_capture_help_lists_every_shipped_rig():
+    from click.testing import CliRunner
+
+    import srraw.cli
+
+    result = CliRunner().invoke(srraw.cli.main, ["capture", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for path in (ROOT / "rigs").glob("*.toml"):
+        assert path.stem in result.output, path.stem
+
+
+def test_rig_show_prints_a_profile_that_reads_back(tmp_path):
+    import dataclasses
+    import tomllib
+
+    from srraw.rig import load_rig, parse_rig
+    from tests.conftest import run_srraw
+
+    for name in ("simulated-power", "sony-a7s2-fe24-240"):
+        shown = run_srraw("rig", "show", name)
+        assert shown.returncode == 0, shown.stderr
+        assert "{" not in shown.stdout and "Body(" not in shown.stdout, shown.stdout
+        assert 'focal_widget = ""' not in shown.stdout
+        again = parse_rig(tomllib.loads(shown.stdout), tmp_path / "x.toml")
+        assert dataclasses.replace(again, path=None) == dataclasses.replace(
+            load_rig(name), path=None
+        )
+
+
+def test_sony_rig_says_where_its_focal_length_comes_from():
+    text = (ROOT / "rigs" / "sony-a7s2-fe24-240.toml").read_text()
+    zoom = text[text.index("[zoom]") :]
+    assert "reads FocalLength" not in zoom and "EXIF" in zoom, zoom
+
+
+def test_rig_check_refuses_an_aperture_the_lens_does_not_have(tmp_path):
+    from tests.conftest import run_srraw
+
+    text = (ROOT / "rigs" / "sony-a7s2-fe24-240.toml").read_text()
+    bad = tmp_path / "fast.toml"
+    bad.write_text(text.replace("f_number = 16.0", "f_number = 1.4"))
+    result = run_srraw("rig", "check", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"Error: {bad}: [exposure] f_number: f/1.4 is "), (
+        result.stderr
+    )
+    assert "F3.5" in result.stderr and "Traceback" not in result.stderr
+    good = run_srraw("rig", "check", "sony-a7s2-fe24-240")
+    assert good.returncode == 0, good.stderr
+
+
+def test_field_check_says_a_failed_alignment_in_words(tmp_path):
+    """prep's pair error carries OpenCV's own text; the field check says it in a sentence."""
+    import cv2
+    import numpy as np
+
+    from srraw.manifest import write_manifest
+    from srraw_capture import qa
+    from srraw_prep.align import AlignError, _ecc
+
+    flat = np.zeros((64, 64), np.float32)
+    with pytest.raises(AlignError) as real:
+        _ecc(flat, flat, np.eye(3), cv2.MOTION_EUCLIDEAN)
+    assert "OpenCV" in str(real.value)  # what prep writes into pairs.parquet
+    rows = [
+        {
+            "sequence": "00001",
+            "zoom": 4,
+            "frame_l": 6,
+            "frame_h": 3,
+            "status": "failed",
+            "error": str(real.value),
+            "qa_flags": [],
+        },
+        {
+            "sequence": "00001",
+            "zoom": 4,
+            "frame_l": 7,
+            "frame_h": 4,
+            "status": "ok",
+            "qa_flags": [],
+            "ecc_rho": 0.97,
+        },
+    ]
+    pairs = write_manifest("pairs", rows, tmp_path / "pairs.parquet")
+    result = qa.summarize(pairs, tmp_path / "frames.parquet")
+    text = "\n".join(result.lines())
+    assert "OpenCV" not in text and "error: (" not in text, text
+    assert "frames 6 and 3 do not line up" in text, text
+
+
+def test_ctrl_c_at_the_start_prompt_is_a_clean_exit_130(tmp_path, home):
+    """Interactive (stdin a terminal): Ctrl-C at 'Enter to start' prints how to go on and
+    exits 130, not click's 'Aborted!' with 1."""
+    import pty
+    import subprocess
+    import sys
+
+    from tests.test_capture_helpers import env_for
+
+    sim = simcam(home)
+    out = tmp_path / "dataset"
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "srraw.cli",
+                "capture",
+                "--rig",
+                "simulated-power",
+                "--out",
+                str(out),
+                "--camera",
+                sim.port_path,
+                "--no-qa",
+            ],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=env_for(home),
+            start_new_session=True,
+        )
+        seen = b""
+        deadline = time.monotonic() + 60
+        while b"Enter to start" not in seen and time.monotonic() < deadline:
+            seen += proc.stdout.read1(4096)
+        assert b"Enter to start" in seen, seen
+        os.killpg(proc.pid, signal.SIGINT)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+        os.close(slave)
+        sim.stop()
+    assert proc.returncode == 130, (seen + rest, err)
+    assert b"Aborted!" not in err and b"Traceback" not in err, err
+    assert b"Run the same command again" in err, err
+
+
+def test_summary_counts_the_frames_on_disk(tmp_path, home):
+    """Interrupted after frame 3, resumed: the session summary counts the sequence's frames on
+    disk (7), not only those this run took, with its retakes and verdict."""
+    sim = simcam(home)
+    out = tmp_path / "dataset"
+    try:
+        cap = Capture(capture_args(out, sim.port_path, "--no-qa"), home)
+        cap.wait_for(r"^00001 frame 3/7: .* ok \(")
+        cap.interrupt()
+        assert cap.finish() == 130
+        again, rc = run_capture(out, sim.port_path, home, "--no-qa")
+    finally:
+        sim.stop()
+    assert rc == 0, again.output
+    assert "00001: 7 of 7 frames on disk, 0 retake(s), verdict: not run" in again.output
+    assert "capture: 1 sequence(s), 7 frame(s) on disk" in again.output, again.output
