@@ -22,6 +22,7 @@ LATTICE = (24, 16)  # target pixels across x down: cell centres of a 24 x 16 gri
 @dataclasses.dataclass(frozen=True)
 class TrueError:
     mean_px: float  # target px, mean over the lattice
+    p95_px: float
     max_px: float
     scene_kind: str
 
@@ -42,7 +43,12 @@ def pair_true_error(
     truth_l = true_h_to_l(truth, frame_l, frame_h, points)
     scale = float(np.sqrt(abs(np.linalg.det(pair_map.h_to_l[:2, :2]))))
     error = np.linalg.norm(pair_map(points) - truth_l, axis=-1) / scale
-    return TrueError(float(error.mean()), float(error.max()), truth.get("scene_kind", "normal"))
+    return TrueError(
+        float(error.mean()),
+        float(np.percentile(error, 95)),
+        float(error.max()),
+        truth.get("scene_kind", "normal"),
+    )
 
 
 def read_truth(path: Path) -> dict | None:

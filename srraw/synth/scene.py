@@ -365,13 +365,15 @@ def _foreground(
         # Only what lies wholly inside the silhouette: the layer's mask is the silhouette.
         prims += [p for p in level if convex_contains(shrunk, _outline(p)).all()]
         level_width /= 1.6
+    depth = float(rng.uniform(2.0, 12.0))
     return Foreground(
         silhouette=silhouette,
         primitives=tuple(prims),
-        depth_m=float(rng.uniform(2.0, 5.0)),
-        background_depth_m=float(rng.uniform(8.0, 40.0)),
-        pupil_travel_mm=float(rng.uniform(10.0, 40.0)),
-        lateral_mm=2.0,  # a 1.5 deg twist about a tripod screw ~80 mm behind the pupil
+        depth_m=depth,
+        background_depth_m=depth * float(rng.uniform(2.0, 6.0)),
+        pupil_travel_mm=float(rng.uniform(5.0, 40.0)),
+        # Zooming by hand twists the body about the tripod screw, tens of mm off the pupil.
+        lateral_mm=float(rng.uniform(0.2, 2.0)),
     )
 
 

@@ -271,6 +271,19 @@ class RenderedFrame:
     foreground_to_scene: np.ndarray | None = None  # depth scenes: the layer's pose
 
 
+def frame_geometry(rig: Rig, plan: FramePlan, size: tuple[int, int]) -> FrameGeometry:
+    """Where the frame's (ideal) pixel grid lies in the scene."""
+    scale_to_size = size[0] / rig.body.sensor_width_px  # plans are in rig-sensor pixels
+    return FrameGeometry(
+        width=size[0],
+        height=size[1],
+        magnification=plan.focal_effective_mm / reference_focal(rig),
+        rotation_rad=math.radians(plan.rotation_deg),
+        tx=plan.tx_px * scale_to_size,
+        ty=plan.ty_px * scale_to_size,
+    )
+
+
 def correct_jpeg(rgb: np.ndarray, lens: LensGeometry, scale: float) -> np.ndarray:
     """What a body that corrects distortion does to its JPEG: each JPEG pixel q shows the ideal
     point u = c + (q - c) / scale, read from the developed RAW at the lens's real position."""
@@ -304,15 +317,7 @@ def render_frame(
     settings = settings or Settings.of(rig)
     sensor = dataclasses.replace(sensor, iso=settings.iso)
     width, height = size
-    scale_to_size = width / rig.body.sensor_width_px  # plans are in rig-sensor pixels
-    geometry = FrameGeometry(
-        width=width,
-        height=height,
-        magnification=plan.focal_effective_mm / reference_focal(rig),
-        rotation_rad=math.radians(plan.rotation_deg),
-        tx=plan.tx_px * scale_to_size,
-        ty=plan.ty_px * scale_to_size,
-    )
+    geometry = frame_geometry(rig, plan, size)
     if supersample is None:
         # 2 leaves polygon edges quantised to half a pixel: a 0.1-0.3 px bias in wide frames.
         supersample = 3
