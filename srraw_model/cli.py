@@ -223,7 +223,8 @@ def eval_cmd(
 @click.option("--tile", default=128, show_default=True, help=HELP["tile"])
 @click.option("--overlap", default=24, show_default=True, help=HELP["overlap"])
 @click.option("--device", default="auto", show_default=True, help=HELP["device"])
-def zoom_cmd(raw, checkpoint_path, out, region, bits, tile, overlap, device) -> None:
+@click.option("--progress/--no-progress", default=True, help="tqdm progress over the tiles.")
+def zoom_cmd(raw, checkpoint_path, out, region, bits, tile, overlap, device, progress) -> None:
     """Zoom one RAW file with a trained model into a PNG (tiled, WB from its metadata)."""
     from srraw_model.device import pick_device
     from srraw_model.zoom import zoom_file
@@ -237,5 +238,6 @@ def zoom_cmd(raw, checkpoint_path, out, region, bits, tile, overlap, device) -> 
         tile=tile,
         overlap=overlap,
         device=pick_device(device),
+        progress=progress,
     )
     click.echo(f"{out}: {w}x{h}, {bits}-bit")

@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from srraw.errors import SrrawError
-from srraw.files import atomic_write_bytes
+from srraw.files import atomic_path
 from srraw.raw import read_raw
 from srraw_model.cache import decode_jpeg
 from srraw_model.evaluate import load_model
-from srraw_model.infer import infer
+from srraw_model.infer import infer_bands
 from srraw_model.inputs import develop_float, raw_input, rgb_input, syn_raw_input
+from srraw_model.png import PngWriter
 
 
 def parse_region(text: str | None, width: int, height: int) -> tuple[int, int, int, int]:
@@ -50,6 +50,7 @@ def zoom_file(
     tile: int = 128,
     overlap: int = 24,
     device: str = "cpu",
+    progress: bool = False,
 ) -> tuple[int, int]:
     """Write the zoomed PNG atomically; returns its (width, height)."""
     out = Path(out)
@@ -74,20 +75,25 @@ def zoom_file(
             raise SrrawError("this model takes the camera JPEG; no JPEG beside the RAW", raw_path)
         image = rgb_input(decode_jpeg(frame.jpeg_path)[y : y + h, x : x + w])
     dtype = np.uint8 if bits == 8 else np.uint16
-    rgb = infer(
+    factor = model.factor
+    bands = infer_bands(
         model,
         image,
         kind,
         frame.wb,
         ccm,
-        factor=model.factor,
+        factor=factor,
         tile=tile,
         overlap=overlap,
         device=device,
         dtype=dtype,
+        progress=progress,
     )
-    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise SrrawError("PNG encoding failed", out)
-    atomic_write_bytes(out, data.tobytes())
-    return rgb.shape[1], rgb.shape[0]
+    size = (image.shape[1] * factor, image.shape[0] * factor)
+    # Streamed band by band into the temporary file, renamed when complete.
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        writer = PngWriter(fh, size[0], size[1], bits)
+        for band in bands:
+            writer.write(band)
+        writer.close()
+    return size
