@@ -244,8 +244,7 @@ class Session:
             vendor=self.vendor or "generic",
             vendor_path=self._plain_call("vendor_path"),
         )
-        card = self._plain_call("list_files")
-        self.record("card_listing", files=[list(c) for c in card])
+        self._list_card()
         if opts.fetch_orphans:
             self._orphans(fetch=True)
             return
@@ -615,6 +614,15 @@ class Session:
         limit = max(30.0, CAPTURE_TIMEOUT_FACTOR * slowest)
         return limit, f"{CAPTURE_TIMEOUT_FACTOR:g} x this body's slowest capture, {slowest:.1f} s"
 
+    def _list_card(self) -> None:
+        """Journal what the card holds now, to tell later what interrupted captures left."""
+        try:
+            card = self._plain_call("list_files")
+        except CameraError as exc:  # a body that lists no card from the computer
+            self.console.line(f"card: cannot list it ({exc.message}); left-over shots not told")
+            return
+        self.record("card_listing", files=[list(c) for c in card])
+
     def _orphans(self, fetch: bool) -> None:
         """Files interrupted captures left on the card: said, or fetched when asked (then
         deleted from the card unless --keep-on-card); never deleted silently."""
@@ -622,8 +630,14 @@ class Session:
             if fetch:
                 self.console.line("card: no file left there by an interrupted capture")
             return
-        self._plain_call("drain_events")  # libgphoto2 lists new files once their events are read
-        orphans = self.state.orphans(self._plain_call("list_files"))
+        try:
+            self._plain_call(
+                "drain_events"
+            )  # libgphoto2 lists new files once their events are read
+            orphans = self.state.orphans(self._plain_call("list_files"))
+        except CameraError as exc:
+            self.console.line(f"card: cannot list it ({exc.message}); left-over shots not told")
+            return
         self.summary.orphans = [f"{folder.rstrip('/')}/{name}" for folder, name in orphans]
         if not orphans:
             if fetch:

@@ -420,3 +420,30 @@ def test_summary_counts_the_frames_on_disk(tmp_path, home):
     assert rc == 0, again.output
     assert "00001: 7 of 7 frames on disk, 0 retake(s), verdict: not run" in again.output
     assert "capture: 1 sequence(s), 7 frame(s) on disk" in again.output, again.output
+
+
+def test_abandon_a_sequence_with_no_frame_needs_no_camera(tmp_path):
+    """The issue's case: a rig that failed at frame 1 left sequence 00001 with 0 frames;
+    --abandon sets it aside without a camera, and nothing blocks the dataset any more."""
+    from srraw_capture import journal
+    from tests.conftest import run_srraw
+
+    out = tmp_path / "dataset"
+    (out / journal.STATE_DIR).mkdir(parents=True)
+    record = {
+        "type": "sequence",
+        "sequence": "00001",
+        "rig": "gone-rig",
+        "focal_lengths_mm": [70, 35],
+    }
+    (out / journal.STATE_DIR / "journal-20260101T000000000000Z-1.jsonl").write_text(
+        json.dumps(record) + "\n"
+    )
+    assert journal.load_state(out).unfinished().name == "00001"
+    result = run_srraw("capture", "--rig", "simulated", "--out", str(out), "--abandon", "00001")
+    assert result.returncode == 0, result.stderr
+    assert "sequence 00001 set aside (0 of 2 frames on disk; it had no files" in result.stdout
+    state = journal.load_state(out)
+    assert state.unfinished() is None and state.next_name(out) == "00002"
+    again = run_srraw("capture", "--rig", "simulated", "--out", str(out), "--abandon", "00009")
+    assert again.returncode == 2 and "no sequence 00009 in the journals" in again.stderr
