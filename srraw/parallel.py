@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -19,7 +20,7 @@ _WATCH_SECONDS = 1.0
 
 def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
-        threading.Event().wait(_WATCH_SECONDS)
+        time.sleep(_WATCH_SECONDS)
     os._exit(1)
 
 
@@ -29,7 +30,9 @@ def die_with_parent(parent: int) -> None:
     A killed parent runs no cleanup, so its pool workers (and through them the resource
     tracker, which exits once every holder of its pipe is gone) would run on orphaned.
     Linux delivers SIGKILL through prctl(PR_SET_PDEATHSIG); elsewhere, and for a parent that
-    died before this ran, a daemon thread notices the new parent id.
+    died before this ran, a daemon thread notices the new parent id. (Linux sends the signal
+    when the parent's thread that started the worker ends: run_local's pool is driven from
+    the thread that iterates it, so iterate it from a thread that outlives the pool.)
     """
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)

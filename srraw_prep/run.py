@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import traceback
 from pathlib import Path
@@ -97,7 +96,7 @@ def check_writable(out: Path, defaulted: bool) -> None:
     except OSError as exc:
         hint = "; pass --out FOLDER to write the manifests elsewhere" if defaulted else ""
         raise SrrawError(
-            f"cannot write the manifests here ({os.strerror(exc.errno)}){hint}", out
+            f"cannot write the manifests here ({exc.strerror or exc}){hint}", out
         ) from None
 
 

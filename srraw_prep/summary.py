@@ -26,9 +26,7 @@ def _problem(row: dict) -> str:
 def frame_item(row: dict) -> str:
     where, problem = _where_frame(row), _problem(row)
     # Most errors already start with the file they are about; do not name it twice.
-    named = any(
-        problem.startswith(f"{p}") for p in (row.get("raw_path"), row.get("jpeg_path")) if p
-    )
+    named = any(problem.startswith(p) for p in (row.get("raw_path"), row.get("jpeg_path")) if p)
     return problem if named else f"{where}: {problem}"
 
 
