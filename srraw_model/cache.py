@@ -21,7 +21,7 @@ import numpy as np
 from srraw.errors import SrrawError
 from srraw.files import atomic_path, atomic_write_bytes, sha256_file
 from srraw.raw import read_raw
-from srraw_model.geometry import target_on_grid
+from srraw_model.geometry import jpeg_on_mosaic, target_on_grid
 from srraw_model.pairs import PairRecord
 
 CACHE_VERSION = 1
@@ -55,6 +55,8 @@ def entry_key(pair: PairRecord) -> str:
         spec["grid"] = hashlib.sha256(grid.tobytes()).hexdigest()
         spec["grid_shape"] = list(pair.h_to_l_grid_shape or ())
         spec["size_h"] = list(pair.size_h or ())
+    if pair.jpeg_l_map is not None and not pair.jpeg_l_map.is_identity:
+        spec["jpeg_l_map"] = repr(pair.jpeg_l_map)
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -114,6 +116,13 @@ def build_entry(pair: PairRecord, folder: Path) -> None:
     if x1 > frame.width or y1 > frame.height or x0 < 0 or y0 < 0 or x1 <= x0 or y1 <= y0:
         raise SrrawError(f"pair {pair.name}: box {pair.box} lies outside the frame", pair.raw_l)
     rgb_l = decode_jpeg(pair.jpeg_l, pair.jpeg_l_sha256)
+    jpeg_l_map = pair.jpeg_l_map
+    if jpeg_l_map is not None and (rgb_l.shape[1], rgb_l.shape[0]) != jpeg_l_map.size_jpeg:
+        raise SrrawError(
+            f"pair {pair.name}: JPEG is {rgb_l.shape[1]}x{rgb_l.shape[0]}, frames.parquet says "
+            f"{jpeg_l_map.size_jpeg[0]}x{jpeg_l_map.size_jpeg[1]}",
+            pair.jpeg_l,
+        )
     jpeg_h = decode_jpeg(pair.jpeg_h, pair.jpeg_h_sha256)
     if pair.size_h is not None and (jpeg_h.shape[1], jpeg_h.shape[0]) != pair.size_h:
         raise SrrawError(
@@ -124,7 +133,7 @@ def build_entry(pair: PairRecord, folder: Path) -> None:
     target = target_on_grid(jpeg_h, pair.pair_map(), pair.zoom, pair.box)
     folder.mkdir(parents=True, exist_ok=True)
     _save_npy(folder / "mosaic.npy", frame.mosaic[y0:y1, x0:x1])
-    _save_npy(folder / "rgb_l.npy", rgb_l[y0:y1, x0:x1])
+    _save_npy(folder / "rgb_l.npy", jpeg_on_mosaic(rgb_l, pair.jpeg_l_map, pair.box))
     _save_npy(folder / "target.npy", target)
     meta = {"version": CACHE_VERSION, "pair": pair.name, "stats": stats}
     atomic_write_bytes(folder / "meta.json", json.dumps(meta, indent=1).encode())

@@ -14,6 +14,7 @@ import math
 import cv2
 import numpy as np
 
+from srraw.jpegmap import JpegMap
 from srraw.pairmap import PairMap
 
 
@@ -168,6 +169,23 @@ def target_on_grid(
         pts = lattice_points(lattice, zoom, box, rows)
         out[rows] = np.clip(np.rint(_remap(src, pts, cv2.INTER_CUBIC, 0.0)), 0, 255)
     return out
+
+
+def jpeg_on_mosaic(
+    jpeg: np.ndarray, jpeg_map: JpegMap | None, box: tuple[int, int, int, int]
+) -> np.ndarray:
+    """A frame's JPEG on its own RAW mosaic grid over `box`: (h, w, 3) uint8.
+
+    A plain slice when the JPEG shares the RAW's grid (no stated geometry, or an identity one);
+    otherwise bicubic at the JPEG position of each mosaic pixel (an undistorted, cropped JPEG
+    such as Sony's 'Distortion Comp.: Auto' puts the RAW's pixels elsewhere)."""
+    x0, y0, x1, y1 = box
+    if jpeg_map is None or jpeg_map.is_identity:
+        return np.ascontiguousarray(jpeg[y0:y1, x0:x1])
+    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    points = jpeg_map(np.stack([xs, ys], axis=-1))
+    out = _remap(prefiltered(jpeg, jpeg_map.scale), points, cv2.INTER_CUBIC, 0.0)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def mosaic_on_grid(

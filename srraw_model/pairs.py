@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from srraw.errors import SrrawError
+from srraw.jpegmap import JpegMap
 from srraw.manifest import read_manifest
 from srraw.pairmap import PairMap
 
@@ -49,6 +50,8 @@ class PairRecord:
     h_to_l_grid: tuple[float, ...] | None = None
     h_to_l_grid_shape: tuple[int, int] | None = None
     size_h: tuple[int, int] | None = None  # JPEG-H (width, height): where the grid's nodes sit
+    # RAW-L mosaic px -> JPEG-L px (frames/1.1 jpeg_geometry); None: JPEG-L is the RAW's grid.
+    jpeg_l_map: JpegMap | None = None
 
     @property
     def name(self) -> str:
@@ -159,6 +162,13 @@ def load_pairs(
                 frames_path,
             )
         grid = _grid_columns(row, frames, pairs_path, frames_path)
+        try:
+            jpeg_l_map = JpegMap.from_frame(frame)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise SrrawError(
+                f"frame {row['sequence']}/{row['frame_l']:05d}: bad JPEG geometry ({exc})",
+                frames_path,
+            ) from exc
         out.append(
             PairRecord(
                 sequence=row["sequence"],
@@ -185,6 +195,7 @@ def load_pairs(
                     if frame["color_matrix"] is not None
                     else None
                 ),
+                jpeg_l_map=jpeg_l_map,
                 **grid,
             )
         )

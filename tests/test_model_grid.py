@@ -23,7 +23,7 @@ from srraw.manifest import schema_tag, write_manifest
 from srraw.pairmap import fit_similarity, node_positions, sample_grid
 from srraw.raw import read_raw
 from srraw.synth.cli import synthesize
-from srraw.synth.truth import jpeg_h_to_raw_l, load_truth, raw_l_to_jpeg_h
+from srraw.synth.truth import frame_record, jpeg_h_to_raw_l, load_truth, raw_l_to_jpeg_h
 from srraw_model import cache as cache_mod
 from srraw_model.crops import target_window
 from srraw_model.dataset import PairCrops, prepared_pairs, whole_box
@@ -35,6 +35,7 @@ from srraw_model.geometry import (
     target_points,
     warp,
 )
+from srraw_model.inputs import develop_float
 from srraw_model.pairs import load_pairs
 
 ZOOM = 4
@@ -63,6 +64,21 @@ def truth_inverse(truth: dict, points_l: np.ndarray, start: np.ndarray) -> np.nd
     return raw_l_to_jpeg_h(truth, FRAME_L, FRAME_H, points_l, start)
 
 
+def jpeg_geometry_columns(record: dict) -> dict:
+    """frames/1.1's JPEG geometry of a frame, as truth.json renders it (jpeg_to_ideal)."""
+    dist = record["distortion"]
+    return {
+        "distortion_model": dist["model"],
+        "distortion_terms": dist["terms"],
+        "distortion_norm_scale": dist["norm_scale"],
+        "distortion_source": "measured",
+        "jpeg_geometry": record["jpeg_geometry"],
+        "jpeg_scale": record["jpeg_crop_scale"],
+        "jpeg_offset_x": 0.0,
+        "jpeg_offset_y": 0.0,
+    }
+
+
 def frame_row(root: Path, folder: Path, index: int) -> dict:
     raw = read_raw(folder / f"{index:05d}.DNG")
     jpeg = folder / f"{index:05d}.JPG"
@@ -84,6 +100,7 @@ def frame_row(root: Path, folder: Path, index: int) -> dict:
         "white_level": raw.white_level,
         "wb": list(raw.wb),
         "color_matrix": None if raw.color_matrix is None else raw.color_matrix.ravel().tolist(),
+        **jpeg_geometry_columns(frame_record(load_truth(folder), index)),
     }
 
 
@@ -277,8 +294,8 @@ def write_as_1_0(src: Path, dst: Path) -> Path:
 
 def test_pairs_1_0_manifest_loads_and_uses_h_to_l(distorted, tmp_path):
     """A manifest written before grids existed (pairs/1.0: no grid columns at all) loads in the
-    trainer, and its targets are those of h_to_l: the same arrays as a 1.1 pair with a null grid,
-    under the same cache key; the grid's targets differ, under another key."""
+    trainer, and its targets are those of h_to_l: the same arrays as a 1.1 pair with a null grid
+    (the same cache key but for JPEG-L's geometry); the grid's targets differ, under another key."""
     old = write_as_1_0(distorted["grid"], distorted["grid"].parent / f"old-{tmp_path.name}")
     assert schema_tag(old / "pairs.parquet") == ("pairs", 1, 0)
     assert schema_tag(old / "frames.parquet") == ("frames", 1, 0)
@@ -290,7 +307,9 @@ def test_pairs_1_0_manifest_loads_and_uses_h_to_l(distorted, tmp_path):
     assert item["target"].shape == (3, 128, 128) and float(item["target"].std()) > 0.01
     [rigid] = prepared_pairs(distorted["similarity"], "train", ZOOM, cache_dir=tmp_path / "cache")
     [grid] = prepared_pairs(distorted["grid"], "train", ZOOM, cache_dir=tmp_path / "cache")
-    assert cache_mod.entry_key(ds.pairs[0].pair) == cache_mod.entry_key(rigid.pair)
+    # (1.0 frames state no JPEG geometry: JPEG-L is sliced, see test_jpeg_l_box_lies_on_...)
+    sliced = dataclasses.replace(rigid.pair, jpeg_l_map=None)
+    assert cache_mod.entry_key(ds.pairs[0].pair) == cache_mod.entry_key(sliced)
     assert cache_mod.entry_key(grid.pair) != cache_mod.entry_key(rigid.pair)
     assert np.array_equal(ds.pairs[0].target, rigid.target)
     assert not np.array_equal(grid.target, rigid.target)
@@ -382,3 +401,54 @@ def test_train_on_1_0_and_eval_follows_the_grid(distorted, tmp_path):
     # Bicubic works on L's own grid and never reads the map: only the target moved. At 4X the
     # baseline is too blurred for the PSNR to tell a 1-2 px misalignment much (~0.03 dB here).
     assert scores["grid"] != scores["similarity"]
+
+
+def local_contrast(image: np.ndarray, sigma: float = 8.0) -> np.ndarray:
+    """Zero local mean, unit local spread: compares a developed RAW with a JPEG (other tones)."""
+    x = cv2.GaussianBlur(image, (0, 0), 1.0)
+    mean = cv2.GaussianBlur(x, (0, 0), sigma)
+    spread = cv2.GaussianBlur((x - mean) ** 2, (0, 0), sigma)
+    return (x - mean) / np.sqrt(spread + 1e-6)
+
+
+def test_jpeg_l_box_lies_on_the_raw_grid(distorted, tmp_path):
+    """--input rgb / syn-raw and their bicubic baseline read JPEG-L on RAW-L's grid: with the
+    frame's JPEG geometry (frames/1.1) the box lines up with the developed RAW within 0.15 px;
+    a frames/1.0 manifest slices JPEG-L as before, off by the distortion when it is corrected."""
+    cache = tmp_path / "cache"
+    old = write_as_1_0(distorted["grid"], distorted["grid"].parent / f"rgb-{tmp_path.name}")
+    boxes = {}
+    for name, manifests in (("1.1", distorted["grid"]), ("1.0", old)):
+        [cp] = prepared_pairs(manifests, "train", ZOOM, cache_dir=cache)
+        p = cp.pair
+        dev = develop_float(
+            np.asarray(cp.mosaic), p.cfa, p.black_levels, p.white_level, p.wb, p.ccm()
+        )
+        rgb_l = np.asarray(cp.rgb_l)
+        assert rgb_l.shape == dev.shape
+        shifts = block_shifts(
+            local_contrast(gray(rgb_l)), local_contrast(gray(dev)), 32, texture=1e-3
+        )
+        assert len(shifts) >= 6
+        boxes[name] = (p.jpeg_l_map, rgb_l, np.abs(shifts).max())
+    (jpeg_map, new, new_shift), (none, sliced, old_shift) = boxes["1.1"], boxes["1.0"]
+    assert jpeg_map is not None and none is None
+    assert new_shift < 0.15
+    if distorted["geometry"] == "raw":
+        assert jpeg_map.is_identity and np.array_equal(new, sliced)
+    else:
+        assert not jpeg_map.is_identity and old_shift > 1.0
+
+
+def test_bad_jpeg_geometry_is_one_line_naming_frames(distorted, tmp_path):
+    bad = distorted["grid"].parent / f"badgeo-{tmp_path.name}"
+    bad.mkdir()
+    (bad / "pairs.parquet").write_bytes((distorted["grid"] / "pairs.parquet").read_bytes())
+    rows = pq.read_table(distorted["grid"] / "frames.parquet").to_pylist()
+    write_manifest(
+        "frames", [dict(r, jpeg_geometry="sideways") for r in rows], bad / "frames.parquet"
+    )
+    with pytest.raises(SrrawError, match="bad JPEG geometry") as info:
+        load_pairs(bad)
+    assert info.value.message.startswith(str(bad / "frames.parquet"))
+    assert "\n" not in info.value.message
