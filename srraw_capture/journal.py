@@ -188,7 +188,10 @@ class DatasetState:
         for session in sessions:
             if session in self.listings:
                 new |= {tuple(c) for c in card} - self.listings[session]
-        return sorted(new - self.claimed)
+        # A body that hands the files over from its memory (Sony, libgphoto2's `/capt_NAME`)
+        # may also write a copy to its card under NAME: that copy belongs to its frame.
+        copies = {name.removeprefix("capt_") for folder, name in self.claimed if folder == "/"}
+        return sorted(c for c in new - self.claimed if c[1] not in copies)
 
     def unfinished(self, qa: bool = True) -> SequenceState | None:
         """The sequence a new session resumes: started and not done, or done with its field

@@ -665,9 +665,13 @@ class Session:
             )
             note = "kept on the card"
             if not self.opts.keep_on_card:
-                self.call("delete", card_folder, name)
-                self.record("orphan_deleted", folder=card_folder, name=name)
-                note = "then deleted from the card"
+                try:
+                    self.call("delete", card_folder, name)
+                except CameraError as exc:  # a Sony body cannot delete from the computer
+                    note = f"kept on the card: the body did not delete it ({exc.message})"
+                else:
+                    self.record("orphan_deleted", folder=card_folder, name=name)
+                    note = "then deleted from the card"
             self.console.line(f"card: fetched {item.path} -> {final} ({got.bytes} bytes; {note})")
 
     def _card_full_check(self) -> None:
