@@ -102,3 +102,15 @@ def run_srraw(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
         env=env,
         timeout=300,
     )
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 400 KiB tmpfs (root only), unmounted after the test."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(where)]
+    if subprocess.run(mount, capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root): full disk not tested")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)

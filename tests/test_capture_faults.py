@@ -112,18 +112,6 @@ def test_simulated_camera_killed_between_frames(tmp_path, home):
     assert {k: after[k] for k in before} == before
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 400 KiB tmpfs (root only), unmounted after the test."""
-    where = tmp_path / "disk"
-    where.mkdir()
-    mount = ["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(where)]
-    if subprocess.run(mount, capture_output=True, check=False).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root): full disk not tested")
-    yield where
-    subprocess.run(["umount", "-l", str(where)], check=False)
-
-
 def test_full_disk(small_disk, home):
     """The dataset on a 400 KiB tmpfs: the disk fills mid-sequence (ENOSPC from the kernel).
     The run stops with one line naming the file; the frame is still on the card (or was never

@@ -328,3 +328,30 @@ def test_damaged_raw_is_retaken_and_ctrl_c_resumes(tmp_path, home, body, raw_ext
     assert "resuming sequence 00001 at frame" in cap2.output
     assert_sequence_complete(out, "00001", raw_ext=raw_ext)
     assert captures(out).attempts.tolist()[0] == 2
+
+
+@pytest.mark.slow
+def test_sony_full_disk_then_resume(small_disk, home):
+    """The dataset's disk fills mid-sequence on the Sony body: one line naming the file; the
+    frame was only in libgphoto2's memory (a copy on the card), so the resumed run retakes
+    it; frames on disk keep their bytes."""
+    sim = _sim(home, "sony", "--size", "256x192")  # ~100 kB a frame: the disk fills mid-way
+    out = small_disk / "dataset"
+    try:
+        cap = _start(out, sim, home, "--no-qa")
+        rc = cap.finish()
+        assert rc == 2, cap.output
+        error = cap.stderr.strip().splitlines()[-1]
+        assert "No space left on device" in error and "Traceback" not in cap.stderr, cap.stderr
+        on_disk = file_hashes(out / "00001")
+        assert 2 <= len(on_disk) < 14
+        subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
+        cap2 = _start(out, sim, home, "--no-qa")
+        rc2 = cap2.finish()
+    finally:
+        sim.stop()
+    assert rc2 == 0, cap2.output
+    assert "resuming sequence 00001 at frame" in cap2.output
+    assert_sequence_complete(out, "00001", raw_ext="ARW")
+    after = file_hashes(out / "00001")
+    assert {k: after[k] for k in on_disk} == on_disk
