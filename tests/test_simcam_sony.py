@@ -152,3 +152,11 @@ def test_busy_next_and_unplug(camera, sony):
 def test_shutter_table_is_libgphoto2s():
     assert SHUTTER_TABLE[0] == (30, 1) and (1, 8000) in SHUTTER_TABLE
     assert SHUTTER_TABLE.index((1, 30)) - SHUTTER_TABLE.index((1, 125)) == -6
+
+
+def test_every_personality_is_offered_on_the_command_line():
+    from srraw_capture.simcam.bodies import BODIES
+    from srraw_capture.simcam.cli import simcam
+
+    (option,) = [p for p in simcam.params if p.name == "body"]
+    assert list(option.type.choices) == list(BODIES)
