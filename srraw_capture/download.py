@@ -119,8 +119,13 @@ def fetch_frame(call, folder: Path, frame: int, card: list[CardFile]) -> Fetched
             fetched.write_s += got.write_s
     except OSError as exc:
         fetched.discard()
+        where = (
+            "the frame came from the camera's memory and is retaken"
+            if card and all(c.in_memory for c in card)
+            else "the frame stays on the camera's card"
+        )
         raise SrrawError(
-            f"cannot write: {exc.strerror or exc} (the frame stays on the camera's card: "
+            f"cannot write: {exc.strerror or exc} ({where}: "
             "make room and run the same command again to resume)",
             final,
         ) from exc

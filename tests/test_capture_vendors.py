@@ -343,6 +343,7 @@ def test_sony_full_disk_then_resume(small_disk, home):
         assert rc == 2, cap.output
         error = cap.stderr.strip().splitlines()[-1]
         assert "No space left on device" in error and "Traceback" not in cap.stderr, cap.stderr
+        assert "stays on the camera's card" not in error, error  # it was never on a card path
         on_disk = file_hashes(out / "00001")
         assert 2 <= len(on_disk) < 14
         subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
