@@ -293,10 +293,13 @@ def render(
             "qa_flags": r["qa_flags"],
             "ecc_rho": r["ecc_rho"],
             "residual_p95_px": r["residual_p95_px"],
+            "error_estimate_px": r.get("error_estimate_px"),
         }
         for r in pair_rows
         if r["status"] == "flagged"
     ]
+    flagged_columns = ["sequence", "pair", "qa_flags", "ecc_rho", "residual_p95_px"]
+    flagged_columns += ["error_estimate_px"] if has_estimate else []
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>srraw prep report</title>"
         f"<style>{_STYLE}</style></head><body>"
@@ -304,7 +307,7 @@ def render(
         f"{truth_note}{panels or '<p>No pairs.</p>'}"
         f"<h2>Failures</h2>{_table(failures, ['table', 'sequence', 'item', 'error'])}"
         f"<h2>Flagged frames</h2>{_table(flagged_frames, ['sequence', 'frame', 'qa_flags', 'detail'])}"
-        f"<h2>Flagged pairs</h2>{_table(flagged, ['sequence', 'pair', 'qa_flags', 'ecc_rho', 'residual_p95_px'])}"
+        f"<h2>Flagged pairs</h2>{_table(flagged, flagged_columns)}"
         "<h2>Absent zooms</h2><p>Zooms a sequence's focal lengths cannot make (not a failure).</p>"
         f"{_table(absent, ['sequence', 'zoom', 'reason'])}"
         "</body></html>"
