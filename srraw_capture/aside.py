@@ -2,8 +2,9 @@
 
 Each move is journalled first (`reshoot_swap`, `abandon`) and made after; a session killed in
 between leaves the move in the journal, and `finish_moves` completes it on the next start.
-A move is made only while its source exists and its destination does not, so replaying every
-journalled move at every start is harmless.
+A move is made only while its source exists and its destination does not, and an operation
+only while its last source exists, so looking at every journalled move at every start is
+harmless.
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ ORPHANS = f"{STATE_DIR}/orphans"  # files interrupted captures left on the card,
 
 
 def finish_moves(root: Path, state: DatasetState) -> int:
-    """Make every journalled move not yet made; returns how many were made now."""
+    """Make the journalled moves not yet made; returns how many were made now.
+
+    An operation whose last source is gone is complete, and is never replayed: a rejected
+    take deleted by hand later must not pull the sequence now in place aside."""
     made = 0
-    for src, dst in state.moves:
+    pending = [op for op in state.moves if (root / op[-1][0]).exists()]
+    for src, dst in (move for op in pending for move in op):
         source, target = root / src, root / dst
         if not source.exists() or target.exists():
             continue

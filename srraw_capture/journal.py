@@ -174,16 +174,20 @@ class SequenceState:
 class DatasetState:
     sequences: dict[str, SequenceState] = field(default_factory=dict)
     sessions: list[dict] = field(default_factory=list)
-    moves: list[tuple[str, str]] = field(default_factory=list)  # journalled folder renames
+    # Journalled folder renames, one list per operation (a reshoot swap, an abandon).
+    moves: list[list[tuple[str, str]]] = field(default_factory=list)
     capture_s: dict[str, float] = field(default_factory=dict)  # serial -> slowest capture
     listings: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # session -> card
     open_triggers: set[tuple] = field(default_factory=set)  # triggers no capture followed
     claimed: set[tuple[str, str]] = field(default_factory=set)  # card files srraw accounted for
+    memory_sessions: set[str] = field(default_factory=set)  # captures came from camera memory
 
     def orphans(self, card: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Card files an interrupted capture left: new since the start of a session whose
         trigger no capture record followed, and claimed by no frame."""
-        sessions = {key[0] for key in self.open_triggers}
+        # A body whose captures come from its memory keeps card copies by design (Sony
+        # card+sdram): they are claimed by no frame, so its sessions are not judged.
+        sessions = {key[0] for key in self.open_triggers} - self.memory_sessions
         new: set[tuple[str, str]] = set()
         for session in sessions:
             if session in self.listings:
@@ -261,11 +265,13 @@ def apply(state: DatasetState, record: dict) -> None:
     elif kind == "reshoot_swap":
         if seq := state.sequences.get(record["sequence"]):
             _swap_paths(seq, record["folder"])
-            state.moves += [(seq.name, record["aside"]), (record["folder"], seq.name)]
+            state.moves.append([(seq.name, record["aside"]), (record["folder"], seq.name)])
     elif kind == "abandon":
         if seq := state.sequences.get(record["sequence"]):
             seq.abandoned = True
-            state.moves += [(f, f"{record['aside']}/{Path(f).name}") for f in record["folders"]]
+            moves = [(f, f"{record['aside']}/{Path(f).name}") for f in record["folders"]]
+            if moves:
+                state.moves.append(moves)
     elif kind == "sequence_done":
         if seq := state.sequences.get(record["sequence"]):
             seq.done, seq.qa_due = True, bool(record.get("qa_due"))
@@ -280,6 +286,8 @@ def apply(state: DatasetState, record: dict) -> None:
             frame.card, frame.capture = list(record.get("card", [])), record
             state.open_triggers.discard(_trigger_key(record))
             state.claimed |= {(c["folder"], c["name"]) for c in frame.card}
+            if any(c["folder"] == "/" and c["name"].startswith("capt") for c in frame.card):
+                state.memory_sessions.add(record.get("session", ""))
             serial, seconds = record.get("camera_serial") or "", record.get("capture_s")
             if seconds is not None:
                 state.capture_s[serial] = max(state.capture_s.get(serial, 0.0), float(seconds))

@@ -447,3 +447,33 @@ def test_abandon_a_sequence_with_no_frame_needs_no_camera(tmp_path):
     assert state.unfinished() is None and state.next_name(out) == "00002"
     again = run_srraw("capture", "--rig", "simulated", "--out", str(out), "--abandon", "00009")
     assert again.returncode == 2 and "no sequence 00009 in the journals" in again.stderr
+
+
+def test_folder_moves_finish_once_and_never_replay(tmp_path):
+    """A swap cut short between its journal record and its renames is finished on the next
+    start; a finished one is never replayed (a rejected take deleted by hand later must not
+    pull the sequence in place aside)."""
+    from srraw_capture import aside, journal
+
+    reshoot, rejected = ".srraw/reshoot/00001-s2", ".srraw/rejected/00001-s2"
+    records = [
+        {"type": "sequence", "sequence": "00001", "rig": "r", "focal_lengths_mm": [70, 35]},
+        {"type": "reshoot", "sequence": "00001", "folder": reshoot},
+        {"type": "reshoot_swap", "sequence": "00001", "folder": reshoot, "aside": rejected},
+    ]
+    (tmp_path / ".srraw").mkdir()
+    (tmp_path / ".srraw" / "journal-20260101T000000000000Z-1.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in records)
+    )
+    for folder, text in (("00001", "first take"), (reshoot, "reshoot")):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "00001.DNG").write_text(text)
+    state = journal.load_state(tmp_path)
+    assert aside.finish_moves(tmp_path, state) == 2
+    assert (tmp_path / "00001" / "00001.DNG").read_text() == "reshoot"
+    assert (tmp_path / rejected / "00001.DNG").read_text() == "first take"
+    for path in (tmp_path / rejected).iterdir():
+        path.unlink()
+    (tmp_path / rejected).rmdir()  # the photographer frees the space
+    assert aside.finish_moves(tmp_path, journal.load_state(tmp_path)) == 0
+    assert (tmp_path / "00001" / "00001.DNG").read_text() == "reshoot"
