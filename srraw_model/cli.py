@@ -115,7 +115,11 @@ def train(
         cfg = config.load(config_path, overrides, preset)
     if not cfg.manifest:
         raise click.UsageError("--manifest is required (on the command line or in --config)")
-    last = run(cfg, out, resume=resume, progress=progress, stop_after=stop_after)
+    try:
+        last = run(cfg, out, resume=resume, progress=progress, stop_after=stop_after)
+    except KeyboardInterrupt:  # Ctrl-C before the first step: nothing but the cache to keep
+        click.echo("train: SIGINT before training began; nothing to save; run it again", err=True)
+        raise SystemExit(130) from None
     if last:
         click.echo(
             " ".join(
