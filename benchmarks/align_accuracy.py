@@ -1,17 +1,22 @@
-"""Alignment accuracy of `srraw prep` against the ground truth of `srraw synth` sequences.
+"""Alignment accuracy of `srraw prep` against the exact geometry of `srraw synth` sequences.
 
-Prints MACE (mean corner error of h_to_l against the truth, in target pixels) median / p95,
-the share under 1 px, how many of the rest were flagged, the same for the paper's method
-(EXIF-ratio crop + single-level Euclidean ECC at 1/8 scale), and the residual-flow statistics
-on perfectly aligned pairs (spurious motion).
+Dense error: a lattice of 32 x 24 RGB-H pixels is mapped to the RAW-L mosaic by the truth
+(truth.json: per-frame lens terms, JPEG geometry and pose; srraw/synth/truth.py) and by the
+manifest (h_to_l_grid through srraw.pairmap.PairMap, h_to_l when there is no grid); the mean
+distance per pair, in target (H) pixels. Printed per JPEG geometry and zoom: median, p95, max
+and the share of pairs under 1 px, beside
+- the similarity floor: the best similarity fitted to the truth (what any h_to_l-only map can
+  reach), and
+- the paper's recipe: EXIF-ratio FOV crop + one Euclidean ECC at 1/8 of RGB-H's resolution.
 
-Run: .venv/bin/python benchmarks/align_accuracy.py --scenes 4 --megapixels 12
+Run:  .venv/bin/python benchmarks/align_accuracy.py --scenes 4 --size 960x640
+      .venv/bin/python benchmarks/align_accuracy.py --scenes 2 --megapixels 12
+      .venv/bin/python benchmarks/align_accuracy.py --lens none          # ideal frames
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -21,19 +26,14 @@ import cv2
 import numpy as np
 
 from srraw.manifest import read_manifest_df
+from srraw.pairmap import PairMap, fit_similarity
+from srraw.rig import load_rig
 from srraw.synth.cli import synthesize
+from srraw.synth.truth import jpeg_h_to_raw_l, load_truth
 from srraw_prep.align import AlignError, resample, to_grey
 from srraw_prep.config import PrepConfig
-from srraw_prep.geometry import centre_zoom, mean_corner_error, scaling, translation
-from srraw_prep.residual import aligned_pair, residual
+from srraw_prep.geometry import centre_zoom, scaling, translation
 from srraw_prep.run import prep
-
-
-def truth_h_to_l(folder: Path, frame_l: int, frame_h: int) -> np.ndarray:
-    frames = json.loads((folder / "truth.json").read_text())["frames"]
-    s_l = np.reshape(frames[frame_l - 1]["scene_to_frame"], (3, 3))
-    s_h = np.reshape(frames[frame_h - 1]["scene_to_frame"], (3, 3))
-    return s_l @ np.linalg.inv(s_h)
 
 
 def paper_baseline(img_l: np.ndarray, img_h: np.ndarray, ratio: float) -> np.ndarray:
@@ -58,75 +58,111 @@ def paper_baseline(img_l: np.ndarray, img_h: np.ndarray, ratio: float) -> np.nda
     return w_to_l @ w_to_crop @ h_to_w
 
 
+def lattice(size: tuple[int, int]) -> np.ndarray:
+    xs, ys = np.meshgrid(np.linspace(0, size[0] - 1, 32), np.linspace(0, size[1] - 1, 24))
+    return np.stack([xs, ys], axis=-1).reshape(-1, 2)
+
+
+def mean_error(estimate: np.ndarray, truth: np.ndarray, l_per_h: float) -> float:
+    return float(np.linalg.norm(estimate - truth, axis=1).mean() / l_per_h)
+
+
 def stats(values: list[float]) -> str:
     if not values:
         return "no pairs"
     v = np.asarray(values)
     return (
-        f"median {np.median(v):.3f} px, p95 {np.percentile(v, 95):.3f} px, "
-        f"{(v < 1).mean():.1%} under 1 px (n={len(v)})"
+        f"median {np.median(v):.3f}, p95 {np.percentile(v, 95):.3f}, max {v.max():.3f} px, "
+        f"{(v < 1).mean():.0%} under 1 px (n={len(v)})"
     )
+
+
+def grey(path: Path) -> np.ndarray:
+    return to_grey(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+
+
+def evaluate(data: Path) -> dict[int, dict[str, list[float]]]:
+    """Per zoom: lists of per-pair dense errors for prep, the similarity floor, the paper."""
+    pairs = read_manifest_df(data / "manifests" / "pairs.parquet", "pairs")
+    out: dict[int, dict[str, list[float]]] = {}
+    for row in pairs.itertuples():
+        if row.frame_l is None or row.frame_l != row.frame_l:
+            continue
+        got = out.setdefault(int(row.zoom), {"prep": [], "floor": [], "paper": [], "failed": []})
+        folder = data / row.sequence
+        truth = load_truth(folder)
+        low, high = int(row.frame_l), int(row.frame_h)
+        img_h = grey(folder / f"{high:05d}.JPG")
+        size_h = (img_h.shape[1], img_h.shape[0])
+        pts = lattice(size_h)
+        true = jpeg_h_to_raw_l(truth, low, high, pts)
+        l_per_h = float(np.sqrt(abs(np.linalg.det(fit_similarity(pts, true)[:2, :2]))))
+        if row.status == "failed":
+            got["failed"].append(1.0)
+            got["prep"].append(float("inf"))
+        else:
+            grid = getattr(row, "h_to_l_grid", None)
+            shape = getattr(row, "h_to_l_grid_shape", None)
+            pmap = PairMap.from_columns(row.h_to_l, size_h, grid, shape)
+            got["prep"].append(mean_error(pmap(pts), true, l_per_h))
+        floor = fit_similarity(pts, true)
+        got["floor"].append(mean_error(PairMap(floor, size_h)(pts), true, l_per_h))
+        try:
+            paper = paper_baseline(grey(folder / f"{low:05d}.JPG"), img_h, row.nominal_ratio)
+            got["paper"].append(mean_error(PairMap(paper, size_h)(pts), true, l_per_h))
+        except AlignError:
+            got["paper"].append(float("inf"))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=4)
-    parser.add_argument("--megapixels", type=float, default=12.0)
+    parser.add_argument("--megapixels", type=float, default=None)
+    parser.add_argument("--size", default="960x640", help="WxH when --megapixels is not given")
     parser.add_argument("--rig", default="sony-a7s2-fe24-240")
+    parser.add_argument("--lens", default=None, help="lensfun lens; 'none' for ideal frames")
+    parser.add_argument("--geometry", action="append", choices=("raw", "corrected"))
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--data", type=Path, default=None, help="Keep the dataset here.")
+    parser.add_argument("--data", type=Path, default=None, help="Keep the datasets here.")
     args = parser.parse_args()
     print(f"command: python {' '.join(sys.argv)}")
+    geometries = args.geometry or ["raw", "corrected"]
+    megapixels = args.megapixels
+    if megapixels is None:
+        w, h = (int(v) for v in args.size.split("x"))
+        megapixels = w * h / 1e6
+        rig = load_rig(args.rig)
+        if abs(rig.body.sensor_width_px / rig.body.sensor_height_px - w / h) > 1e-3:
+            parser.error("--size must have the rig's aspect ratio")
     with tempfile.TemporaryDirectory() as tmp:
-        data = args.data or Path(tmp) / "data"
-        start = time.perf_counter()
-        synthesize(
-            args.rig, data, args.scenes, 2026, args.megapixels, progress=False, jobs=args.jobs
-        )
-        print(
-            f"synth: {args.scenes} sequences at {args.megapixels} MP in {time.perf_counter() - start:.0f} s"
-        )
-        start = time.perf_counter()
-        summary = prep(data, data / "manifests", PrepConfig(), jobs=args.jobs, progress=False)
-        print(f"{summary.line()} in {time.perf_counter() - start:.0f} s")
-        pairs = read_manifest_df(data / "manifests" / "pairs.parquet", "pairs")
-        ours, base, flagged_bad, bad, spurious_med, spurious_p95 = [], [], 0, 0, [], []
-        for row in pairs.itertuples():
-            if row.frame_l is None or row.frame_l != row.frame_l:
-                continue
-            folder = data / row.sequence
-            truth = truth_h_to_l(folder, int(row.frame_l), int(row.frame_h))
-            rgb_l = cv2.cvtColor(
-                cv2.imread(str(folder / f"{int(row.frame_l):05d}.JPG")), cv2.COLOR_BGR2RGB
+        root = args.data or Path(tmp)
+        for geometry in geometries:
+            data = root / f"{geometry}-{args.lens or 'rig-lens'}"
+            start = time.perf_counter()
+            synthesize(
+                args.rig,
+                data,
+                args.scenes,
+                2026,
+                megapixels,
+                progress=False,
+                jobs=args.jobs,
+                lens=args.lens,
+                jpeg_geometry=geometry,
             )
-            rgb_h = cv2.cvtColor(
-                cv2.imread(str(folder / f"{int(row.frame_h):05d}.JPG")), cv2.COLOR_BGR2RGB
+            synth_s = time.perf_counter() - start
+            start = time.perf_counter()
+            summary = prep(data, data / "manifests", PrepConfig(), jobs=args.jobs, progress=False)
+            print(
+                f"[{geometry} JPEGs, lens {args.lens or 'rig default'}, {megapixels:.2f} MP] "
+                f"synth {synth_s:.0f} s, prep {time.perf_counter() - start:.0f} s: "
+                f"{summary.line()}"
             )
-            size_h = (rgb_h.shape[1], rgb_h.shape[0])
-            if row.status != "failed":
-                mace = mean_corner_error(np.reshape(row.h_to_l, (3, 3)), truth, size_h)
-                ours.append(mace)
-            else:
-                mace = float("inf")
-            if mace >= 1:
-                bad += 1
-                flagged_bad += row.status != "ok"
-            try:
-                estimate = paper_baseline(to_grey(rgb_l), to_grey(rgb_h), row.nominal_ratio)
-                base.append(mean_corner_error(estimate, truth, size_h))
-            except AlignError:
-                base.append(float("inf"))
-            res = residual(aligned_pair(rgb_l, rgb_h, truth))
-            spurious_med.append(res.median_px)
-            spurious_p95.append(res.p95_px)
-        print(
-            f"srraw prep MACE: {stats(ours)}; {bad} pairs at 1 px or more, {flagged_bad} of them flagged"
-        )
-        print(f"paper baseline MACE: {stats(base)}")
-        print(
-            f"spurious residual on perfectly aligned pairs: median of medians "
-            f"{np.nanmedian(spurious_med):.3f} px, median of p95 {np.nanmedian(spurious_p95):.3f} px"
-        )
+            for zoom, got in sorted(evaluate(data).items()):
+                print(f"  {zoom}X srraw prep       : {stats(got['prep'])}")
+                print(f"  {zoom}X similarity floor : {stats(got['floor'])}")
+                print(f"  {zoom}X paper's recipe   : {stats(got['paper'])}")
 
 
 if __name__ == "__main__":

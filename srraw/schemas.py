@@ -361,7 +361,13 @@ PAIRS = Table(
             "mosaic box covered by the target: bottom, exclusive (even)",
             "L mosaic px",
         ),
-        Column("ecc_rho", F64, "enhanced correlation coefficient after refinement", "0..1"),
+        Column(
+            "ecc_rho",
+            F64,
+            "enhanced correlation coefficient (zero-mean normalised correlation) of H and L "
+            "aligned through the full map, green, linear light",
+            "0..1",
+        ),
         Column("residual_median_px", F64, "median residual misalignment after alignment", "H px"),
         Column("residual_p95_px", F64, "95th percentile residual misalignment", "H px"),
         Column(

@@ -19,6 +19,7 @@ class PrepConfig:
     max_scale_deviation: float = 0.05  # |measured / nominal - 1|
     min_valid_fraction: float = 0.02
     thumb_width: int = 320  # report overlays
+    lens: str | None = None  # lensfun lens for every frame ('none': no prior); None: from EXIF
 
     def digest(self) -> str:
         """Changes when a setting that shapes the per-sequence results changes."""

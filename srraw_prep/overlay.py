@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -9,19 +11,33 @@ from srraw_prep.geometry import affine3, scaling, translation
 
 
 def checkerboard(
-    rgb_l: np.ndarray, rgb_h: np.ndarray, h_to_l: np.ndarray, width: int, tiles: int = 8
+    rgb_l: np.ndarray,
+    rgb_h: np.ndarray,
+    h_to_l: np.ndarray | Callable[[np.ndarray], np.ndarray],
+    width: int,
+    tiles: int = 8,
 ) -> bytes:
-    """JPEG bytes of RGB-H and RGB-L (warped through h_to_l) in alternating tiles."""
+    """JPEG bytes of RGB-H and RGB-L (warped through h_to_l: JPEG-H px -> JPEG-L px, a 3x3
+    matrix or a function of points) in alternating tiles."""
     hh, hw = rgb_h.shape[:2]
     height = max(1, round(width * hh / hw))
     thumb_to_h = translation(-0.5, -0.5) @ scaling(hw / width, hh / height) @ translation(0.5, 0.5)
     high = cv2.resize(rgb_h, (width, height), interpolation=cv2.INTER_AREA)
-    low = cv2.warpAffine(
-        rgb_l,
-        (affine3(h_to_l) @ thumb_to_h)[:2],
-        (width, height),
-        flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
-    )
+    if callable(h_to_l):
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+        thumb = np.stack([xs, ys], axis=-1)
+        at = h_to_l(thumb @ thumb_to_h[:2, :2].T + thumb_to_h[:2, 2]).astype(np.float32)
+        source = cv2.GaussianBlur(
+            rgb_l, (0, 0), 0.4 * max(1.0, hw / width * _scale(h_to_l, hw, hh))
+        )
+        low = cv2.remap(source, at[..., 0], at[..., 1], cv2.INTER_LINEAR)
+    else:
+        low = cv2.warpAffine(
+            rgb_l,
+            (affine3(h_to_l) @ thumb_to_h)[:2],
+            (width, height),
+            flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
+        )
     ys, xs = np.mgrid[0:height, 0:width]
     tile = max(1, width // tiles)
     mask = ((xs // tile + ys // tile) % 2).astype(bool)
@@ -30,3 +46,10 @@ def checkerboard(
         ".jpg", cv2.cvtColor(mixed, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85]
     )
     return data.tobytes() if ok else b""
+
+
+def _scale(h_to_l: Callable[[np.ndarray], np.ndarray], w: int, h: int) -> float:
+    """L px per H px at the centre of H."""
+    c = np.array([[(w - 1) / 2, (h - 1) / 2], [(w - 1) / 2 + 1, (h - 1) / 2]])
+    ends = h_to_l(c)
+    return float(np.linalg.norm(ends[1] - ends[0]))

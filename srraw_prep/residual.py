@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -40,38 +41,60 @@ class AlignedPair:
 def aligned_pair(
     rgb_l: np.ndarray,
     rgb_h: np.ndarray,
-    h_to_l: np.ndarray,
+    h_to_l: np.ndarray | Callable[[np.ndarray], np.ndarray],
     max_pixels: int = 1_500_000,
     oversample: float = 1.0,
 ) -> AlignedPair:
     """Warp RGB-L onto (a reduced copy of) RGB-H's grid and blur H to L's bandwidth.
 
-    The grid has `oversample` pixels per L pixel at most: finer only measures L's blur.
+    `h_to_l` maps JPEG-H pixels to JPEG-L pixels: a 3x3 matrix, or a function of (..., 2)
+    points for a non-rigid (lens-aware) map. The grid has `oversample` pixels per L pixel at
+    most: finer only measures L's blur.
     """
     hh, hw = rgb_h.shape[:2]
-    l_per_h = math.sqrt(abs(np.linalg.det(affine3(h_to_l)[:2, :2])))
+    if callable(h_to_l):
+        centre = np.array([[(hw - 1) / 2, (hh - 1) / 2], [(hw - 1) / 2 + 1, (hh - 1) / 2]])
+        ends = h_to_l(centre)
+        l_per_h = float(np.linalg.norm(ends[1] - ends[0]))
+    else:
+        l_per_h = math.sqrt(abs(np.linalg.det(affine3(h_to_l)[:2, :2])))
     shrink = min(1.0, math.sqrt(max_pixels / (hh * hw)), oversample * l_per_h)
     size = (max(8, round(hw * shrink)), max(8, round(hh * shrink)))
     grid_to_h = (
         translation(-0.5, -0.5) @ scaling(hw / size[0], hh / size[1]) @ translation(0.5, 0.5)
     )
-    grid_to_l = affine3(h_to_l) @ grid_to_h
     # Resample in linear light (see align.to_grey); encoded again only for the flow.
-    low = cv2.warpAffine(
-        srgb_decode_u8(rgb_l),
-        grid_to_l[:2],
-        size,
-        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(-1, -1, -1),
-    )
+    linear_l = srgb_decode_u8(rgb_l)
+    if callable(h_to_l):
+        ys, xs = np.mgrid[0 : size[1], 0 : size[0]].astype(np.float64)
+        grid = np.stack([xs, ys], axis=-1) @ grid_to_h[:2, :2].T + grid_to_h[:2, 2]
+        at = h_to_l(grid).astype(np.float32)
+        low = cv2.remap(
+            linear_l,
+            at[..., 0],
+            at[..., 1],
+            cv2.INTER_CUBIC,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(-1, -1, -1),
+        )
+        footprint = 1.0 / (l_per_h / shrink)
+    else:
+        grid_to_l = affine3(h_to_l) @ grid_to_h
+        low = cv2.warpAffine(
+            linear_l,
+            grid_to_l[:2],
+            size,
+            flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(-1, -1, -1),
+        )
+        footprint = 1.0 / (math.sqrt(abs(np.linalg.det(grid_to_l[:2, :2]))))
     valid = low[..., 0] >= 0
     valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     low = np.clip(low, 0, 1)
     linear_h = srgb_decode_u8(rgb_h)
     high = resample(linear_h, np.linalg.inv(grid_to_h), size)
     # One L pixel spans `footprint` grid pixels: blur H to match (box ~ Gaussian of 0.4 width).
-    footprint = 1.0 / (math.sqrt(abs(np.linalg.det(grid_to_l[:2, :2]))))
     sigma = 0.4 * math.sqrt(max(footprint**2 - 1.0, 0.0))
     if sigma > 0.1:
         high = cv2.GaussianBlur(high, (0, 0), sigma)
@@ -93,8 +116,15 @@ def _match_shading(low: np.ndarray, high: np.ndarray, valid: np.ndarray) -> np.n
     return np.clip(low * (mean_h / np.maximum(mean_l, 1e-3)), 0, 1)
 
 
-def residual(pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5) -> Residual:
-    """Residual motion statistics (target pixels) and a per-channel gain fit."""
+@dataclasses.dataclass(frozen=True)
+class Flow:
+    """Dense flow from the aligned pair's H grid to its L: H(x) ~ L(x + flow(x))."""
+
+    flow: np.ndarray  # (h, w, 2) grid pixels
+    good: np.ndarray  # bool: textured, inside L, forward-backward consistent
+
+
+def flow_field(pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5) -> Flow:
     a = _grey_u8(pair.high)
     b = _grey_u8(_match_shading(pair.low, pair.high, pair.valid))
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
@@ -107,7 +137,38 @@ def residual(pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5
     magnitude = np.linalg.norm(forward, axis=2)
     consistent = loop < fb_tolerance + 0.05 * magnitude
     textured = cv2.cornerMinEigenVal(a.astype(np.float32) / 255.0, 5) > texture
-    good = pair.valid & consistent & textured
+    return Flow(forward, pair.valid & consistent & textured)
+
+
+def flow_matches(
+    pair: AlignedPair,
+    flow: Flow,
+    h_to_l: Callable[[np.ndarray], np.ndarray],
+    max_points: int = 3000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point correspondences (JPEG-H px, JPEG-L px) that the flow measured, spread evenly over
+    the good pixels (at most `max_points`)."""
+    ys, xs = np.nonzero(flow.good)
+    if len(xs) == 0:
+        return np.zeros((0, 2)), np.zeros((0, 2))
+    step = max(1, int(math.sqrt(len(xs) / max_points)))
+    keep = (ys % step == 0) & (xs % step == 0)
+    ys, xs = ys[keep], xs[keep]
+    grid = np.stack([xs, ys], axis=-1).astype(np.float64)
+    moved = grid + flow.flow[ys, xs].astype(np.float64)
+    m = pair.grid_to_h
+    points_h = grid @ m[:2, :2].T + m[:2, 2]
+    return points_h, h_to_l(moved @ m[:2, :2].T + m[:2, 2])
+
+
+def residual(pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5) -> Residual:
+    """Residual motion statistics (target pixels) and a per-channel gain fit."""
+    return residual_of(pair, flow_field(pair, texture, fb_tolerance))
+
+
+def residual_of(pair: AlignedPair, flow: Flow) -> Residual:
+    magnitude = np.linalg.norm(flow.flow, axis=2)
+    good = flow.good
     to_h = math.sqrt(abs(np.linalg.det(pair.grid_to_h[:2, :2])))
     if good.sum() >= 50:
         median = float(np.median(magnitude[good])) * to_h
@@ -127,3 +188,15 @@ def _gain_fit(pair: AlignedPair) -> tuple[tuple[float, float, float], float]:
     fitted = srgb_encode(np.clip(low * gain, 0, 1)) * 255
     rmse = float(np.sqrt(np.mean((fitted - srgb_encode(high) * 255) ** 2)))
     return tuple(float(g) for g in gain), rmse
+
+
+def correlation(pair: AlignedPair) -> float:
+    """Zero-mean normalised correlation of the aligned pair's green (ECC's rho), where valid."""
+    a = pair.high[..., 1][pair.valid].astype(np.float64)
+    b = pair.low[..., 1][pair.valid].astype(np.float64)
+    if a.size < 16:
+        return float("nan")
+    a -= a.mean()
+    b -= b.mean()
+    denom = math.sqrt(float(a @ a) * float(b @ b))
+    return float(a @ b) / denom if denom > 0 else float("nan")

@@ -17,13 +17,16 @@ from srraw.content import check_jpeg_content
 from srraw.errors import SrrawError
 from srraw.exif import read_exif, shot_mismatches
 from srraw.files import relative_to_root, sha256_file
+from srraw.pairmap import PairMap, fit_similarity, node_positions, sample_grid
 from srraw.raw import RawFrame, read_raw
-from srraw_prep.align import AlignError, align, to_grey
 from srraw_prep.config import PrepConfig
 from srraw_prep.discover import FrameInput, SequenceInput
-from srraw_prep.geometry import Similarity, apply, centre_zoom, resize_map
+from srraw_prep.geometry import Similarity, centre_zoom
+from srraw_prep.jpeggeom import raw_green
+from srraw_prep.lensfit import jpeg_h_to_jpeg_l, jpeg_h_to_raw_l
 from srraw_prep.overlay import checkerboard
-from srraw_prep.residual import aligned_pair, residual
+from srraw_prep.residual import correlation, residual_of
+from srraw_prep.seqgeom import FrameInputs, SequenceGeometry, measured_scale, sequence_geometry
 
 
 @dataclasses.dataclass
@@ -45,6 +48,7 @@ class _Frame:
     error: str | None = None
     raw: RawFrame | None = None
     rgb: np.ndarray | None = None
+    green: np.ndarray | None = None  # RAW green, half resolution (JPEG-vs-RAW geometry)
 
 
 class _Clock:
@@ -170,8 +174,9 @@ def read_frame(seq: SequenceInput, frame: FrameInput) -> _Frame:
             f"{row['jpeg_path']}: no focal length in EXIF (neither the RAW nor the JPEG has one)"
         )
         return _Frame(frame.index, row | {"status": "failed", "error": error}, None, error)
+    green = raw_green(raw)
     raw = dataclasses.replace(raw, mosaic=None)  # checked whole; pairs need only its metadata
-    return _Frame(frame.index, row | {"status": "ok"}, exif.focal_length_mm, None, raw, rgb)
+    return _Frame(frame.index, row | {"status": "ok"}, exif.focal_length_mm, None, raw, rgb, green)
 
 
 _SEQUENCE_CHECKS = (
@@ -205,11 +210,13 @@ def candidate_pairs(frames: list[_Frame], zoom: int, band: float) -> list[tuple[
     return pairs
 
 
-def _pair_box(h_to_l: np.ndarray, size_h: tuple[int, int], size_l: tuple[int, int]) -> dict:
+def _pair_box(pmap: PairMap, size_h: tuple[int, int], size_l: tuple[int, int]) -> dict:
     """Even-aligned mosaic box of L covered by the whole target (pixel edges included)."""
     w, h = size_h
-    edges = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
-    mapped = apply(h_to_l, edges) + 0.5  # pixel edge coordinates in L
+    t = np.linspace(0.0, 1.0, 33)
+    edge_x = np.concatenate([t * w, t * w, np.zeros_like(t), np.full_like(t, w)]) - 0.5
+    edge_y = np.concatenate([np.zeros_like(t), np.full_like(t, h), t * h, t * h]) - 0.5
+    mapped = pmap(np.stack([edge_x, edge_y], axis=-1)) + 0.5  # pixel edge coordinates in L
     x0, y0 = np.floor(mapped.min(axis=0) / 2) * 2
     x1, y1 = np.ceil(mapped.max(axis=0) / 2) * 2
     return {
@@ -232,6 +239,7 @@ def pair_row(
     cfg: PrepConfig,
     clock: _Clock,
     thumbs: dict[str, bytes],
+    geometry: SequenceGeometry | None,
 ) -> dict:
     row = {
         "sequence": seq.sequence,
@@ -253,48 +261,47 @@ def pair_row(
                 "status": "failed",
                 "error": f"{role} frame {frame.index:05d} failed: {frame.error}",
             }
+    pg = geometry.pairs.get((low.index, high.index)) if geometry else None
+    if pg is None or pg.matches is None:
+        reason = pg.error if pg is not None and pg.error else "alignment did not converge"
+        return row | {
+            "status": "failed",
+            "error": f"{seq.sequence} {low.index:05d}->{high.index:05d}: {reason}",
+        }
+    model_l, model_h = geometry.frames[low.index], geometry.frames[high.index]
     size_l = (low.rgb.shape[1], low.rgb.shape[0])
     size_h = (high.rgb.shape[1], high.rgb.shape[0])
-    with clock.time("align"):
-        try:
-            result = align(
-                to_grey(low.rgb),
-                to_grey(high.rgb),
-                row["nominal_ratio"],
-                model=cfg.model,
-                feature_pixels=cfg.feature_pixels,
-            )
-        except AlignError as exc:
-            return row | {
-                "status": "failed",
-                "error": f"{seq.sequence} {low.index:05d}->{high.index:05d}: {exc}",
-            }
-    jpeg_l_to_raw_l = resize_map(size_l, (low.raw.width, low.raw.height))
-    h_to_l = jpeg_l_to_raw_l @ result.h_to_l
+    with clock.time("grid"):
+        grid = sample_grid(lambda pts: jpeg_h_to_raw_l(model_l, model_h, pts), size_h)
+        nodes_shape = grid.shape[:2]
+        h_to_l = fit_similarity(node_positions(nodes_shape, size_h), grid)
+        pmap = PairMap(h_to_l, size_h, grid)
     parts = Similarity.of(h_to_l)
-    jpeg_scale = Similarity.of(result.h_to_l).scale
-    measured = (size_l[0] / size_h[0]) / jpeg_scale
-    with clock.time("flow"):
-        pair = aligned_pair(low.rgb, high.rgb, result.h_to_l, cfg.flow_pixels)
-        res = residual(pair)
+    measured = measured_scale(model_l, model_h)
+    errors = geometry.errors(low.index, high.index)
+    res = residual_of(pg.pair, pg.flow)
+    rho = correlation(pg.pair)
     row |= {
         "measured_scale": measured,
         "scale_offset": measured / zoom,
         "h_to_l": h_to_l.ravel().tolist(),
+        "h_to_l_grid": grid.ravel().tolist(),
+        "h_to_l_grid_shape": list(nodes_shape),
+        "map_model": "lens",
         "scale": parts.scale,
         "rotation_deg": parts.rotation_deg,
         "tx": parts.tx,
         "ty": parts.ty,
-        **_pair_box(h_to_l, size_h, (low.raw.width, low.raw.height)),
-        "ecc_rho": result.rho,
-        "residual_median_px": _finite(res.median_px),
-        "residual_p95_px": _finite(res.p95_px),
+        **_pair_box(pmap, size_h, (low.raw.width, low.raw.height)),
+        "ecc_rho": _finite(rho),
+        "residual_median_px": _finite(float(np.median(errors))) if len(errors) >= 50 else None,
+        "residual_p95_px": _finite(float(np.percentile(errors, 95))) if len(errors) >= 50 else None,
         "residual_valid_fraction": res.valid_fraction,
         "color_gain": list(res.gain) if all(map(math.isfinite, res.gain)) else None,
         "color_fit_rmse": _finite(res.fit_rmse),
     }
     flags = list(dict.fromkeys(low.row["qa_flags"] + high.row["qa_flags"]))
-    if result.rho < cfg.min_rho:
+    if not rho >= cfg.min_rho:
         flags.append("low_rho")
     if row["residual_p95_px"] is None or res.valid_fraction < cfg.min_valid_fraction:
         flags.append("no_texture")
@@ -306,8 +313,27 @@ def pair_row(
         key = f"{zoom}x_{low.index:05d}_{high.index:05d}"
         before = centre_zoom(size_h, size_l, row["nominal_ratio"])
         thumbs[f"{key}_before.jpg"] = checkerboard(low.rgb, high.rgb, before, cfg.thumb_width)
-        thumbs[f"{key}_after.jpg"] = checkerboard(low.rgb, high.rgb, result.h_to_l, cfg.thumb_width)
+        after = lambda pts: jpeg_h_to_jpeg_l(model_l, model_h, pts)  # noqa: E731
+        thumbs[f"{key}_after.jpg"] = checkerboard(low.rgb, high.rgb, after, cfg.thumb_width)
     return row | {"status": "flagged" if flags else "ok", "qa_flags": flags}
+
+
+def _frame_geometry_fields(geometry: SequenceGeometry, index: int) -> dict:
+    model = geometry.frames[index]
+    jpeg = geometry.jpeg[index]
+    return {
+        "lens_lensfun": geometry.lensfun[index],
+        "distortion_model": model.distortion.model,
+        "distortion_terms": list(model.distortion.terms),
+        "distortion_norm_scale": model.norm.scale,
+        "distortion_source": geometry.sources[index],
+        "distortion_max_px": model.lens.max_displacement(),
+        "jpeg_geometry": jpeg.kind,
+        "jpeg_scale": jpeg.scale,
+        "jpeg_offset_x": jpeg.offset[0],
+        "jpeg_offset_y": jpeg.offset[1],
+        "jpeg_geometry_residual_px": jpeg.residual_px,
+    }
 
 
 def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
@@ -322,12 +348,46 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
             frame.row["status"] = "flagged"
     pairs: list[dict] = []
     thumbs: dict[str, bytes] = {}
+    wanted = {
+        zoom: candidate_pairs(frames, zoom, cfg.band) if len(frames) >= 2 else []
+        for zoom in cfg.zooms
+    }
+    training = list(dict.fromkeys((lo.index, hi.index) for c in wanted.values() for lo, hi in c))
+    usable = {
+        f.index: FrameInputs(
+            index=f.index,
+            focal_mm=f.focal,
+            rgb=f.rgb,
+            green=f.green,
+            raw_size=(f.raw.width, f.raw.height),
+            make=f.row.get("make"),
+            body=f.row.get("model"),
+            lens_model=f.row.get("lens_model"),
+        )
+        for f in frames
+        if f.error is None
+    }
+    training = [p for p in training if p[0] in usable and p[1] in usable]
+    geometry = None
+    if training:
+        geometry = sequence_geometry(
+            usable,
+            training,
+            lens_override=cfg.lens,
+            model=cfg.model,
+            feature_pixels=cfg.feature_pixels,
+            flow_pixels=cfg.flow_pixels,
+            timer=clock.time,
+        )
+        for frame in frames:
+            if frame.index in geometry.frames:
+                frame.row |= _frame_geometry_fields(geometry, frame.index)
     for zoom in cfg.zooms:
         status = "failed"
         if len(frames) < 2:
             error = f"{seq.sequence}: only {len(frames)} frame; a sequence needs at least 2"
         else:
-            candidates = candidate_pairs(frames, zoom, cfg.band)
+            candidates = wanted[zoom]
             error = (
                 None
                 if candidates
@@ -353,5 +413,5 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
             )
             continue
         for low, high in candidates:
-            pairs.append(pair_row(seq, zoom, low, high, cfg, clock, thumbs))
+            pairs.append(pair_row(seq, zoom, low, high, cfg, clock, thumbs, geometry))
     return SequenceResult(seq.sequence, [f.row for f in frames], pairs, thumbs, clock.totals)

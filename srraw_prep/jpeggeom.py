@@ -1,0 +1,199 @@
+"""Each frame's JPEG measured against its own RAW: same instant, no parallax, no exposure change.
+
+The JPEG either shares the RAW's distorted grid (`raw`: JPEG pixel q = c_jpeg + s (p - c_raw)
++ o for RAW mosaic pixel p) or the body undistorted it (`corrected`: the same with p replaced by
+its ideal position undistort(p), usually with a crop scale s > 1). Both models are fitted to
+dense flow between the RAW's green and the JPEG resampled through the model; the one that
+explains the images decides. A corrected JPEG measures the lens's distortion directly, over the
+whole frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+
+from srraw.cfa import pack
+from srraw.isp import srgb_decode_u8
+from srraw.lens import N_TERMS, Distortion, LensGeometry, Normalisation
+from srraw.raw import RawFrame
+from srraw_prep.residual import AlignedPair, flow_field
+
+
+@dataclasses.dataclass(frozen=True)
+class JpegGeometry:
+    kind: str  # 'raw' or 'corrected'
+    scale: float  # JPEG px per RAW px
+    offset: tuple[float, float]  # JPEG px
+    distortion: Distortion | None  # measured (corrected JPEGs only)
+    residual_px: float | None  # median |model - flow| over the matches, JPEG px
+    matches: int
+
+
+def raw_green(raw: RawFrame) -> np.ndarray:
+    """Half-resolution linear green: the mean of the two green sites of each 2x2 cell, whose
+    centroid is mosaic pixel (2 x + 0.5, 2 y + 0.5) in every CFA layout."""
+    packed = pack(raw.mosaic, raw.cfa, raw.black_levels, raw.white_level)
+    return np.clip(0.5 * (packed[..., 1] + packed[..., 3]), 0.0, 1.0)
+
+
+def _predict(
+    kind: str,
+    params: np.ndarray,
+    model: str,
+    norm: Normalisation,
+    c_jpeg: np.ndarray,
+    p: np.ndarray,
+) -> np.ndarray:
+    s, ox, oy = params[:3]
+    x = p
+    if kind == "corrected":
+        x = LensGeometry(Distortion(model, tuple(params[3:])), norm).undistort(p)
+    return (x - norm.centre) * s + c_jpeg + (ox, oy)
+
+
+def _fit(
+    kind: str,
+    params: np.ndarray,
+    model: str,
+    norm: Normalisation,
+    c_jpeg: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Robust Gauss-Newton on |predict(p) - q|; returns (params, residuals)."""
+    x = params.astype(np.float64).copy()
+    for _ in range(12):
+        r = (_predict(kind, x, model, norm, c_jpeg, p) - q).ravel()
+        mag = np.repeat(np.hypot(r[0::2], r[1::2]), 2)
+        w = np.sqrt(np.where(mag <= 1.0, 1.0, 1.0 / np.maximum(mag, 1e-12)))
+        jac = np.empty((len(r), len(x)))
+        for j in range(len(x)):
+            h = max(abs(x[j]), 1.0) * 1e-7
+            v = x.copy()
+            v[j] += h
+            jac[:, j] = ((_predict(kind, v, model, norm, c_jpeg, p) - q).ravel() - r) / h
+        step = np.linalg.lstsq(jac * w[:, None], -r * w, rcond=None)[0]
+        x += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    r = _predict(kind, x, model, norm, c_jpeg, p) - q
+    return x, np.hypot(r[:, 0], r[:, 1])
+
+
+def _matches(
+    green: np.ndarray,
+    k: int,
+    jpeg_lin: np.ndarray,
+    predict,
+    jpeg_per_grid: float,
+    max_points: int = 4000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mosaic px, JPEG px) correspondences measured by flow on the grid of `green` / k."""
+    h, w = green.shape[0] // k, green.shape[1] // k
+    small = cv2.resize(green[: h * k, : w * k], (w, h), interpolation=cv2.INTER_AREA)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    # Grid pixel g covers half-resolution pixels [k g, k g + k): mosaic p = 2 k g + k - 0.5.
+    mosaic = np.stack([xs, ys], axis=-1) * (2 * k) + (k - 0.5)
+    at = predict(mosaic).astype(np.float32)
+    sigma = 0.4 * math.sqrt(max(jpeg_per_grid**2 - 1.0, 0.0))
+    source = cv2.GaussianBlur(jpeg_lin, (0, 0), sigma) if sigma > 0.1 else jpeg_lin
+    warped = cv2.remap(
+        source,
+        at[..., 0],
+        at[..., 1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=-1.0,
+    )
+    valid = cv2.erode((warped >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    pair = AlignedPair(
+        low=np.repeat(np.clip(warped, 0, 1)[..., None], 3, axis=2),
+        high=np.repeat(small[..., None], 3, axis=2),
+        valid=valid,
+        grid_to_h=np.eye(3),
+    )
+    flow = flow_field(pair)
+    gy, gx = np.nonzero(flow.good)
+    if len(gx) == 0:
+        return np.zeros((0, 2)), np.zeros((0, 2))
+    step = max(1, int(math.sqrt(len(gx) / max_points)))
+    keep = (gy % step == 0) & (gx % step == 0)
+    gy, gx = gy[keep], gx[keep]
+    g = np.stack([gx, gy], axis=-1).astype(np.float64)
+    moved = g + flow.flow[gy, gx].astype(np.float64)
+    p = g * (2 * k) + (k - 0.5)
+    return p, predict(moved * (2 * k) + (k - 0.5))
+
+
+def measure_jpeg_geometry(
+    rgb: np.ndarray,
+    green: np.ndarray,
+    norm: Normalisation,
+    prior: Distortion | None,
+    expect_corrected: bool | None = None,
+    max_pixels: int = 300_000,
+) -> JpegGeometry:
+    """Fit both JPEG models to this frame's JPEG and RAW green; keep the one that explains it."""
+    jpeg_lin = srgb_decode_u8(rgb[..., 1])
+    c_jpeg = np.array([(rgb.shape[1] - 1) / 2, (rgb.shape[0] - 1) / 2])
+    k = max(1, round(math.sqrt(green.size / max_pixels)))
+    s0 = rgb.shape[1] / norm.width
+    jpeg_per_grid = 2 * k * s0
+    model = prior.model if prior is not None else "ptlens"
+    start_terms = np.array(prior.terms if prior is not None else (0.0,) * N_TERMS[model])
+
+    def run(kind: str, params: np.ndarray, passes: int) -> tuple[np.ndarray, np.ndarray, int]:
+        resid, n = np.array([np.inf]), 0
+        for _ in range(passes):
+            p, q = _matches(
+                green,
+                k,
+                jpeg_lin,
+                lambda pts, x=params: _predict(kind, x, model, norm, c_jpeg, pts),
+                jpeg_per_grid,
+            )
+            if len(p) < 20:
+                return params, np.array([np.inf]), 0
+            params, resid = _fit(kind, params, model, norm, c_jpeg, p, q)
+            n = len(p)
+        return params, resid, n
+
+    raw_start = np.array([s0, 0.0, 0.0])
+    corrected_start = np.concatenate([raw_start, start_terms])
+    raw_params, raw_resid, raw_n = run("raw", raw_start, 1)
+    raw_median = float(np.median(raw_resid))
+    # Flow on this grid is good to ~0.1 grid px: a raw model that explains the images that
+    # well leaves nothing for a correction model to find (unless the maker note says so).
+    noise_floor = 0.1 * jpeg_per_grid
+    corrected = False
+    if expect_corrected or not raw_median <= noise_floor:
+        # A corrected JPEG leaves radial structure the raw model cannot explain; test for it.
+        corr_params, corr_resid, corr_n = run("corrected", corrected_start, 2)
+        corr_median = float(np.median(corr_resid))
+        distortion = Distortion(model, tuple(corr_params[3:]))
+        moves = LensGeometry(distortion, norm).max_displacement() * s0
+        threshold = 0.9 if expect_corrected else 0.8
+        corrected = (
+            corr_n > 0 and moves > 0.25 * jpeg_per_grid and corr_median < threshold * raw_median
+        )
+    if corrected:
+        return JpegGeometry(
+            "corrected",
+            float(corr_params[0]),
+            (float(corr_params[1]), float(corr_params[2])),
+            distortion,
+            corr_median if math.isfinite(corr_median) else None,
+            corr_n,
+        )
+    return JpegGeometry(
+        "raw",
+        float(raw_params[0]),
+        (float(raw_params[1]), float(raw_params[2])),
+        None,
+        raw_median if math.isfinite(raw_median) else None,
+        raw_n,
+    )

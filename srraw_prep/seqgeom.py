@@ -1,0 +1,286 @@
+"""A sequence's lens-aware geometry, from its decoded frames to one full map per pair.
+
+1. Each frame: a lensfun prior (when lensfun knows the lens), its JPEG measured against its own
+   RAW (jpeggeom.py).
+2. Every pair of neighbouring focal lengths and every training pair is aligned as a similarity
+   on the JPEGs (align.py): the start. Poses are chained from the widest frame.
+3. Dense flow through the current model gives point matches for every such pair; all poses
+   and the distortion of every frame whose JPEG shares the RAW's grid are fitted jointly
+   (lensfit.py). Twice: the second flow starts from the first fit.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from srraw.lens import N_TERMS, Distortion, Normalisation
+from srraw.lensdb import LensEntry, camera_crop_factor, find_lens
+from srraw.pairmap import fit_similarity
+from srraw_prep.align import AlignError, Alignment, align, to_grey
+from srraw_prep.jpeggeom import JpegGeometry, measure_jpeg_geometry
+from srraw_prep.lensfit import (
+    FitReport,
+    FrameModel,
+    Matches,
+    fit_sequence,
+    jpeg_h_to_jpeg_l,
+    pair_errors,
+)
+from srraw_prep.residual import AlignedPair, Flow, aligned_pair, flow_field, flow_matches
+
+# Flow grid pixels per L pixel: finer than L so that the flow has samples enough where H covers
+# only a small part of L (an 8X pair sees 1/64 of it).
+OVERSAMPLE = 2.0
+
+
+@dataclasses.dataclass
+class FrameInputs:
+    """What geometry needs of one decoded frame."""
+
+    index: int
+    focal_mm: float
+    rgb: np.ndarray  # JPEG, uint8 RGB
+    green: np.ndarray  # RAW green at half resolution, linear
+    raw_size: tuple[int, int]
+    make: str | None
+    body: str | None
+    lens_model: str | None
+    makernote: str | None = None  # 'on' / 'off' / None
+
+
+@dataclasses.dataclass
+class PairGeometry:
+    """The outcome for one pair (L, H) of the fit set."""
+
+    low: int
+    high: int
+    alignment: Alignment | None = None
+    error: str | None = None
+    matches: Matches | None = None
+    pair: AlignedPair | None = None
+    flow: Flow | None = None
+
+
+@dataclasses.dataclass
+class SequenceGeometry:
+    frames: dict[int, FrameModel]
+    jpeg: dict[int, JpegGeometry]
+    lensfun: dict[int, str | None]
+    sources: dict[int, str]
+    pairs: dict[tuple[int, int], PairGeometry]
+    fit: FitReport | None
+    reference: int | None
+
+    def errors(self, low: int, high: int) -> np.ndarray:
+        pg = self.pairs.get((low, high))
+        if pg is None or pg.matches is None or len(pg.matches.points_h) == 0:
+            return np.zeros(0)
+        return pair_errors(self.frames, pg.matches)
+
+
+def _lens_entry(frame: FrameInputs, override: str | None) -> LensEntry | None:
+    if override and override.casefold() == "none":
+        return None
+    return find_lens(override or frame.lens_model, frame.make, frame.body)
+
+
+def frame_models(
+    inputs: Iterable[FrameInputs], lens_override: str | None
+) -> tuple[dict[int, FrameModel], dict[int, JpegGeometry], dict[int, str | None]]:
+    """Each frame's prior and measured JPEG geometry."""
+    frames: dict[int, FrameModel] = {}
+    jpeg: dict[int, JpegGeometry] = {}
+    names: dict[int, str | None] = {}
+    for f in inputs:
+        entry = _lens_entry(f, lens_override)
+        crop = camera_crop_factor(f.make, f.body)
+        if entry is not None:
+            norm = entry.normalisation(*f.raw_size, crop)
+            prior = entry.distortion_at(f.focal_mm)
+        else:
+            norm = Normalisation.lensfun(*f.raw_size, crop or 1.0)
+            prior = None
+        start = prior or Distortion("ptlens", (0.0,) * N_TERMS["ptlens"])
+        expect = {"on": True, "off": False}.get(f.makernote or "")
+        geometry = measure_jpeg_geometry(f.rgb, f.green, norm, prior, expect)
+        model = FrameModel(
+            index=f.index,
+            raw_size=f.raw_size,
+            jpeg_size=(f.rgb.shape[1], f.rgb.shape[0]),
+            norm=norm,
+            distortion=geometry.distortion or start,
+            prior=prior,
+            jpeg_geometry=geometry.kind,
+            jpeg_scale=geometry.scale,
+            jpeg_offset=geometry.offset,
+            refine_distortion=geometry.kind == "raw",
+        )
+        frames[f.index] = model
+        jpeg[f.index] = geometry
+        names[f.index] = entry.name if entry is not None else None
+    return frames, jpeg, names
+
+
+def fit_set(
+    inputs: dict[int, FrameInputs], training: Iterable[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Neighbouring focal lengths (the chain the poses start from) and the training pairs."""
+    order = sorted(inputs.values(), key=lambda f: (f.focal_mm, f.index))
+    pairs = [(a.index, b.index) for a, b in itertools.pairwise(order) if b.focal_mm > a.focal_mm]
+    for pair in training:
+        if pair not in pairs:
+            pairs.append(pair)
+    return pairs
+
+
+def _ideal_similarity(low: FrameModel, high: FrameModel, h_to_l: np.ndarray) -> np.ndarray:
+    """A JPEG-space similarity H -> L expressed between the frames' ideal coordinates."""
+    w, h = high.jpeg_size
+    xs, ys = np.meshgrid(np.linspace(0, w - 1, 9), np.linspace(0, h - 1, 7))
+    q_h = np.stack([xs, ys], axis=-1).reshape(-1, 2)
+    q_l = q_h @ h_to_l[:2, :2].T + h_to_l[:2, 2]
+    return fit_similarity(high.jpeg_to_ideal(q_h), low.jpeg_to_ideal(q_l))
+
+
+def _chain_poses(
+    frames: dict[int, FrameModel], pairs: dict[tuple[int, int], PairGeometry], reference: int
+) -> set[int]:
+    """Poses from the reference frame along aligned pairs (breadth first); the frames reached."""
+    links: dict[int, list[tuple[int, np.ndarray]]] = collections.defaultdict(list)
+    for (low, high), pg in pairs.items():
+        if pg.alignment is None:
+            continue
+        h_to_l = _ideal_similarity(frames[low], frames[high], pg.alignment.h_to_l)
+        links[high].append((low, np.linalg.inv(h_to_l)))  # ideal L -> ideal H
+        links[low].append((high, h_to_l))  # ideal H -> ideal L
+    frames[reference].pose = np.eye(3)
+    reached = {reference}
+    queue = collections.deque([reference])
+    while queue:
+        here = queue.popleft()
+        for there, there_to_here in links[here]:
+            if there in reached:
+                continue
+            # u_here = there_to_here u_there and u = A X: A_there = inv(there_to_here) A_here.
+            frames[there].pose = np.linalg.inv(there_to_here) @ frames[here].pose
+            reached.add(there)
+            queue.append(there)
+    return reached
+
+
+def _align(
+    pg: PairGeometry, inputs: dict[int, FrameInputs], model: str, feature_pixels: int
+) -> None:
+    ratio = inputs[pg.high].focal_mm / inputs[pg.low].focal_mm
+    try:
+        pg.alignment = align(
+            to_grey(inputs[pg.low].rgb),
+            to_grey(inputs[pg.high].rgb),
+            ratio,
+            model=model,
+            feature_pixels=feature_pixels,
+        )
+    except AlignError as exc:
+        pg.error = str(exc)
+
+
+def _flow_pass(
+    frames: dict[int, FrameModel],
+    inputs: dict[int, FrameInputs],
+    pg: PairGeometry,
+    max_pixels: int,
+    oversample: float,
+) -> None:
+    low, high = frames[pg.low], frames[pg.high]
+
+    def h_to_l(points: np.ndarray) -> np.ndarray:
+        return jpeg_h_to_jpeg_l(low, high, points)
+
+    pg.pair = aligned_pair(
+        inputs[pg.low].rgb, inputs[pg.high].rgb, h_to_l, max_pixels, oversample=oversample
+    )
+    pg.flow = flow_field(pg.pair)
+    points_h, points_l = flow_matches(pg.pair, pg.flow, h_to_l)
+    pg.matches = Matches(pg.low, pg.high, points_h, points_l)
+
+
+def sequence_geometry(
+    inputs: dict[int, FrameInputs],
+    training: list[tuple[int, int]],
+    *,
+    lens_override: str | None = None,
+    model: str = "euclidean",
+    feature_pixels: int = 600_000,
+    flow_pixels: int = 1_500_000,
+    fit_flow_pixels: int = 250_000,
+    timer: Callable[[str], object] | None = None,
+) -> SequenceGeometry:
+    """Fit the whole sequence; `training` lists the (L, H) frame pairs the manifest needs."""
+    stage = timer or (lambda _name: _NullContext())
+    with stage("lens"):
+        frames, jpeg, names = frame_models(inputs.values(), lens_override)
+    pairs = {p: PairGeometry(*p) for p in fit_set(inputs, training)}
+    chain = fit_set(inputs, [])
+    with stage("align"):
+        # The chain of neighbouring focal lengths starts the poses; a training pair outside it
+        # is aligned on its own only when the chain cannot reach one of its frames.
+        for low, high in chain:
+            _align(pairs[(low, high)], inputs, model, feature_pixels)
+        reference = min(inputs.values(), key=lambda f: (f.focal_mm, f.index)).index
+        reached = _chain_poses(frames, pairs, reference)
+        for (low, high), pg in pairs.items():
+            if (low, high) not in chain and not {low, high} <= reached:
+                _align(pg, inputs, model, feature_pixels)
+        reached = _chain_poses(frames, pairs, reference)
+    usable = [pg for pg in pairs.values() if pg.low in reached and pg.high in reached]
+    for pg in pairs.values():
+        if pg not in usable and pg.error is None:
+            pg.error = "no alignment connects this pair to the rest of the sequence"
+    fit = None
+    with stage("flow"):
+        # Pass 1: the chain at a coarse grid, for a first fit; pass 2 starts from it, every
+        # pair at its full grid: flow measures small residual motion best.
+        for pixels, subset in ((fit_flow_pixels, chain), (flow_pixels, None)):
+            for pg in usable:
+                if subset is not None and (pg.low, pg.high) not in subset:
+                    continue
+                is_training = (pg.low, pg.high) in training
+                _flow_pass(
+                    frames,
+                    inputs,
+                    pg,
+                    pixels if is_training else fit_flow_pixels,
+                    OVERSAMPLE if is_training and subset is None else 1.0,
+                )
+            matches = [pg.matches for pg in usable if pg.matches is not None]
+            fit = fit_sequence(frames, matches, reference)
+    sources = {}
+    for index, frame in frames.items():
+        measured = (frame.jpeg_geometry == "corrected") or (
+            frame.refine_distortion and any(index in (pg.low, pg.high) for pg in usable)
+        )
+        if frame.prior is not None:
+            sources[index] = "lensfun+measured" if measured else "lensfun"
+        else:
+            sources[index] = "measured" if measured else "none"
+    return SequenceGeometry(frames, jpeg, names, sources, pairs, fit, reference)
+
+
+class _NullContext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def measured_scale(low: FrameModel, high: FrameModel) -> float:
+    """Magnification of H relative to L between ideal images: the optical focal ratio."""
+    rel = low.pose @ np.linalg.inv(high.pose)
+    return 1.0 / math.sqrt(abs(np.linalg.det(rel[:2, :2])))
