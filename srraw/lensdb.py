@@ -34,6 +34,10 @@ class LensEntry:
     def name(self) -> str:
         return f"{self.maker} {self.model}"
 
+    @property
+    def focal_range_mm(self) -> tuple[float, float]:
+        return float(self.handle.min_focal), float(self.handle.max_focal)
+
     def distortion_at(self, focal_mm: float) -> Distortion | None:
         """lensfun's own interpolation of the distortion at `focal_mm`, or None."""
         if not self.handle.calib_distortion:

@@ -202,7 +202,7 @@ def fit_sequence(
     frames: dict[int, FrameModel],
     matches: list[Matches],
     reference: int,
-    iterations: int = 30,
+    iterations: int = 20,
 ) -> FitReport:
     """Refine every pose (but the reference frame's) and every refinable distortion in place."""
     layout = _Layout(frames, reference)

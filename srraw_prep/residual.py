@@ -106,13 +106,26 @@ def _grey_u8(rgb: np.ndarray) -> np.ndarray:
     return np.clip(srgb_encode(rgb[..., 1]) * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
+def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A wide Gaussian blur, computed at 1/8 of the size (the result is smooth anyway)."""
+    h, w = image.shape[:2]
+    f = max(1, min(8, int(sigma / 2)))
+    small = cv2.resize(image, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / f)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def _match_shading(low: np.ndarray, high: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """L times the smooth ratio of local means: exposure, illumination and vignetting differ
     between the two shots, and brightness constancy is what optical flow assumes."""
     sigma = max(high.shape[:2]) / 24
-    weight = cv2.GaussianBlur(valid.astype(np.float32), (0, 0), sigma) + 1e-6
-    mean_l = cv2.GaussianBlur(low * valid[..., None], (0, 0), sigma) / weight[..., None]
-    mean_h = cv2.GaussianBlur(high * valid[..., None], (0, 0), sigma) / weight[..., None]
+    v = valid.astype(np.float32)
+    weight = _smooth(v, sigma) + 1e-6
+    if low.ndim == 3:
+        weight = weight[..., None]
+        v = v[..., None]
+    mean_l = _smooth(low * v, sigma) / weight
+    mean_h = _smooth(high * v, sigma) / weight
     return np.clip(low * (mean_h / np.maximum(mean_l, 1e-3)), 0, 1)
 
 
@@ -126,7 +139,9 @@ class Flow:
 
 def flow_field(pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5) -> Flow:
     a = _grey_u8(pair.high)
-    b = _grey_u8(_match_shading(pair.low, pair.high, pair.valid))
+    # Green only: the flow's input (see _grey_u8).
+    green = _match_shading(pair.low[..., 1], pair.high[..., 1], pair.valid)
+    b = np.clip(srgb_encode(green) * 255 + 0.5, 0, 255).astype(np.uint8)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     forward = dis.calc(a, b, None)
     backward = dis.calc(b, a, None)

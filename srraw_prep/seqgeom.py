@@ -102,7 +102,10 @@ def frame_models(
         crop = camera_crop_factor(f.make, f.body)
         if entry is not None:
             norm = entry.normalisation(*f.raw_size, crop)
-            prior = entry.distortion_at(f.focal_mm)
+            # A focal length outside the lens's range means EXIF names another lens: no prior.
+            lo, hi = entry.focal_range_mm
+            fits = lo * 0.97 <= f.focal_mm <= hi * 1.03
+            prior = entry.distortion_at(f.focal_mm) if fits else None
         else:
             norm = Normalisation.lensfun(*f.raw_size, crop or 1.0)
             prior = None
@@ -206,7 +209,7 @@ def _flow_pass(
         inputs[pg.low].rgb, inputs[pg.high].rgb, h_to_l, max_pixels, oversample=oversample
     )
     pg.flow = flow_field(pg.pair)
-    points_h, points_l = flow_matches(pg.pair, pg.flow, h_to_l)
+    points_h, points_l = flow_matches(pg.pair, pg.flow, h_to_l, max_points=1500)
     pg.matches = Matches(pg.low, pg.high, points_h, points_l)
 
 
@@ -231,7 +234,8 @@ def sequence_geometry(
         # The chain of neighbouring focal lengths starts the poses; a training pair outside it
         # is aligned on its own only when the chain cannot reach one of its frames.
         for low, high in chain:
-            _align(pairs[(low, high)], inputs, model, feature_pixels)
+            # Neighbours overlap widely: a small SIFT search and the affine ECC suffice.
+            _align(pairs[(low, high)], inputs, "affine", min(feature_pixels, 200_000))
         reference = min(inputs.values(), key=lambda f: (f.focal_mm, f.index)).index
         reached = _chain_poses(frames, pairs, reference)
         for (low, high), pg in pairs.items():

@@ -17,6 +17,7 @@ from srraw.content import check_jpeg_content
 from srraw.errors import SrrawError
 from srraw.exif import read_exif, shot_mismatches
 from srraw.files import relative_to_root, sha256_file
+from srraw.makernote import distortion_correction
 from srraw.pairmap import PairMap, fit_similarity, node_positions, sample_grid
 from srraw.raw import RawFrame, read_raw
 from srraw_prep.config import PrepConfig
@@ -168,6 +169,7 @@ def read_frame(seq: SequenceInput, frame: FrameInput) -> _Frame:
         "lens_model": exif.lens_model,
         "orientation": exif.orientation,
         "capture_time": exif.capture_time,
+        "makernote_distortion_correction": distortion_correction(frame.jpeg),
     }
     if exif.focal_length_mm is None:
         error = (
@@ -231,6 +233,9 @@ def _finite(value: float) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+MIN_MATCHES = 50  # flow matches a pair needs before its map and residual mean anything
+
+
 def pair_row(
     seq: SequenceInput,
     zoom: int,
@@ -267,6 +272,14 @@ def pair_row(
         return row | {
             "status": "failed",
             "error": f"{seq.sequence} {low.index:05d}->{high.index:05d}: {reason}",
+        }
+    if len(pg.matches.points_h) < MIN_MATCHES:
+        return row | {
+            "status": "failed",
+            "error": (
+                f"{seq.sequence} {low.index:05d}->{high.index:05d}: no texture to measure the "
+                f"alignment on ({len(pg.matches.points_h)} flow matches)"
+            ),
         }
     model_l, model_h = geometry.frames[low.index], geometry.frames[high.index]
     size_l = (low.rgb.shape[1], low.rgb.shape[0])
@@ -363,6 +376,7 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
             make=f.row.get("make"),
             body=f.row.get("model"),
             lens_model=f.row.get("lens_model"),
+            makernote=f.row.get("makernote_distortion_correction"),
         )
         for f in frames
         if f.error is None
