@@ -35,6 +35,31 @@ Conventions, for every table:
 - Pixel coordinates: origin at the centre of the top-left pixel, x right, y down.
 - Channel order of packed mosaics and per-channel levels: R, G1, B, G2, where G1 is the green
   on the red pixel's row (LibRaw's channel order).
+
+## A pair's map (pairs 1.1 and later)
+
+`h_to_l_grid` is the full map from target pixels (the JPEG of H) to input pixels (the RAW
+mosaic of L): lens distortion of both frames, the JPEG geometry of H (raw or in-camera
+corrected) and the pose between the shots. Node (i, j) of the (ny, nx) grid sits at JPEG-H
+pixel (x = j (W_H - 1) / (nx - 1), y = i (H_H - 1) / (ny - 1)) and holds the RAW-L mosaic pixel
+that this target pixel images; read it bilinearly (within 0.02 H px of prep's full model).
+`h_to_l` is the best similarity to it; manifests before pairs 1.1 have only `h_to_l`.
+`srraw.pairmap.PairMap` is the reader the trainer uses; by hand, with pandas and numpy:
+
+```python
+import numpy as np, pandas as pd
+row = pd.read_parquet("manifests/pairs.parquet").query("status == 'ok'").iloc[0]
+ny, nx = row.h_to_l_grid_shape; grid = np.asarray(row.h_to_l_grid).reshape(ny, nx, 2)
+W_H, H_H = 4240, 2832                     # frames.parquet: jpeg_width, jpeg_height of frame_h
+u, v = 1000.0 * (nx - 1) / (W_H - 1), 700.0 * (ny - 1) / (H_H - 1)   # target pixel (1000, 700)
+j, i = min(int(u), nx - 2), min(int(v), ny - 2); fu, fv = u - j, v - i
+x_l, y_l = (grid[i, j] * (1 - fu) + grid[i, j + 1] * fu) * (1 - fv) + (grid[i + 1, j] * (1 - fu) + grid[i + 1, j + 1] * fu) * fv
+```
+
+frames.parquet (1.1 and later) holds each frame's lens terms in lensfun's conventions
+(srraw/lens.py): `distortion_model`, `distortion_terms` (ideal -> real radius),
+`distortion_norm_scale`, where they come from (`distortion_source`), and the JPEG's geometry
+measured against the frame's own RAW (`jpeg_geometry`, `jpeg_scale`, `jpeg_offset_x/y`).
 """
 
 
