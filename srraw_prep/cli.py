@@ -38,7 +38,15 @@ import click
     type=click.Choice(["euclidean", "affine"]),
     default="euclidean",
     show_default=True,
-    help="Final ECC motion model.",
+    help="ECC motion model of the similarity start of a training pair the neighbouring focal "
+    "lengths cannot reach (the full map is lens-aware either way).",
+)
+@click.option(
+    "--lens",
+    default=None,
+    help="lensfun lens for every frame, e.g. 'Sony FE 24-240mm f/3.5-6.3 OSS', when EXIF names "
+    "it differently; 'none': no database prior (distortion measured from the images alone). "
+    "Default: looked up by the EXIF make, body and lens.",
 )
 @click.option(
     "--jobs", type=click.IntRange(1), default=None, help="Worker processes [default: all cores]."
@@ -92,6 +100,7 @@ def prep(
     zooms: tuple[int, ...],
     band: float,
     model: str,
+    lens: str | None,
     jobs: int | None,
     force: bool,
     split_seed: int,
@@ -120,6 +129,7 @@ def prep(
         zooms=tuple(sorted(set(zooms))),
         band=band,
         model=model,
+        lens=lens,
         min_rho=min_rho,
         max_residual_p95_px=max_residual,
     )

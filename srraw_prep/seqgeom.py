@@ -17,12 +17,14 @@ import itertools
 import math
 from collections.abc import Callable, Iterable
 
+import cv2
 import numpy as np
 
 from srraw.lens import N_TERMS, Distortion, Normalisation
 from srraw.lensdb import LensEntry, camera_crop_factor, find_lens
 from srraw.pairmap import fit_similarity
 from srraw_prep.align import AlignError, Alignment, align, to_grey
+from srraw_prep.geometry import resize_map
 from srraw_prep.jpeggeom import JpegGeometry, measure_jpeg_geometry
 from srraw_prep.lensfit import (
     FitReport,
@@ -37,6 +39,7 @@ from srraw_prep.residual import AlignedPair, Flow, aligned_pair, flow_field, flo
 # Flow grid pixels per L pixel: finer than L so that the flow has samples enough where H covers
 # only a small part of L (an 8X pair sees 1/64 of it).
 OVERSAMPLE = 2.0
+CHAIN_PIXELS = 120_000  # neighbouring focal lengths: the similarity start, on shrunk copies
 
 
 @dataclasses.dataclass
@@ -178,19 +181,37 @@ def _chain_poses(
 
 
 def _align(
-    pg: PairGeometry, inputs: dict[int, FrameInputs], model: str, feature_pixels: int
+    pg: PairGeometry,
+    inputs: dict[int, FrameInputs],
+    model: str,
+    feature_pixels: int,
+    max_pixels: int | None = None,
 ) -> None:
+    """The JPEG similarity H -> L of one pair; on copies shrunk to `max_pixels` when given (a
+    start for the flow needs no more)."""
     ratio = inputs[pg.high].focal_mm / inputs[pg.low].focal_mm
-    try:
-        pg.alignment = align(
-            to_grey(inputs[pg.low].rgb),
-            to_grey(inputs[pg.high].rgb),
-            ratio,
-            model=model,
-            feature_pixels=feature_pixels,
+    img_l, img_h = to_grey(inputs[pg.low].rgb), to_grey(inputs[pg.high].rgb)
+    shrink = 1.0 if max_pixels is None else min(1.0, math.sqrt(max_pixels / img_l.size))
+    if shrink < 1.0:
+        sizes = [(img.shape[1], img.shape[0]) for img in (img_l, img_h)]
+        small = [(max(16, round(w * shrink)), max(16, round(h * shrink))) for w, h in sizes]
+        img_l, img_h = (
+            cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+            for img, size in zip((img_l, img_h), small, strict=True)
         )
+    try:
+        result = align(img_l, img_h, ratio, model=model, feature_pixels=feature_pixels)
     except AlignError as exc:
         pg.error = str(exc)
+        return
+    if shrink < 1.0:
+        h_to_l = (
+            np.linalg.inv(resize_map(sizes[0], small[0]))
+            @ result.h_to_l
+            @ resize_map(sizes[1], small[1])
+        )
+        result = dataclasses.replace(result, h_to_l=h_to_l)
+    pg.alignment = result
 
 
 def _flow_pass(
@@ -221,7 +242,7 @@ def sequence_geometry(
     model: str = "euclidean",
     feature_pixels: int = 600_000,
     flow_pixels: int = 1_500_000,
-    fit_flow_pixels: int = 250_000,
+    fit_flow_pixels: int = 150_000,
     timer: Callable[[str], object] | None = None,
 ) -> SequenceGeometry:
     """Fit the whole sequence; `training` lists the (L, H) frame pairs the manifest needs."""
@@ -235,7 +256,7 @@ def sequence_geometry(
         # is aligned on its own only when the chain cannot reach one of its frames.
         for low, high in chain:
             # Neighbours overlap widely: a small SIFT search and the affine ECC suffice.
-            _align(pairs[(low, high)], inputs, "affine", min(feature_pixels, 200_000))
+            _align(pairs[(low, high)], inputs, "affine", feature_pixels, CHAIN_PIXELS)
         reference = min(inputs.values(), key=lambda f: (f.focal_mm, f.index)).index
         reached = _chain_poses(frames, pairs, reference)
         for (low, high), pg in pairs.items():
