@@ -29,6 +29,7 @@ from srraw.manifest import read_manifest_df
 from srraw.pairmap import PairMap, fit_similarity
 from srraw.rig import load_rig
 from srraw.synth.cli import synthesize
+from srraw.synth.sequence import frame_size
 from srraw.synth.truth import jpeg_h_to_raw_l, load_truth
 from srraw_prep.align import AlignError, resample, to_grey
 from srraw_prep.config import PrepConfig
@@ -133,7 +134,7 @@ def main() -> None:
         w, h = (int(v) for v in args.size.split("x"))
         megapixels = w * h / 1e6
         rig = load_rig(args.rig)
-        if abs(rig.body.sensor_width_px / rig.body.sensor_height_px - w / h) > 1e-3:
+        if abs(rig.body.sensor_width_px / rig.body.sensor_height_px - w / h) > 0.01:
             parser.error("--size must have the rig's aspect ratio")
     with tempfile.TemporaryDirectory() as tmp:
         root = args.data or Path(tmp)
@@ -154,8 +155,9 @@ def main() -> None:
             synth_s = time.perf_counter() - start
             start = time.perf_counter()
             summary = prep(data, data / "manifests", PrepConfig(), jobs=args.jobs, progress=False)
+            size = frame_size(load_rig(args.rig), megapixels)
             print(
-                f"[{geometry} JPEGs, lens {args.lens or 'rig default'}, {megapixels:.2f} MP] "
+                f"[{geometry} JPEGs, lens {args.lens or 'rig default'}, {size[0]}x{size[1]}] "
                 f"synth {synth_s:.0f} s, prep {time.perf_counter() - start:.0f} s: "
                 f"{summary.line()}"
             )
