@@ -44,16 +44,23 @@ corrected) and the pose between the shots. Node (i, j) of the (ny, nx) grid sits
 pixel (x = j (W_H - 1) / (nx - 1), y = i (H_H - 1) / (ny - 1)) and holds the RAW-L mosaic pixel
 that this target pixel images; read it bilinearly (within 0.02 H px of prep's full model).
 `h_to_l` is the best similarity to it; manifests before pairs 1.1 have only `h_to_l`.
-`srraw.pairmap.PairMap` is the reader the trainer uses; by hand, with pandas and numpy:
+`srraw.pairmap.PairMap` is the reader the trainer uses; by hand, with pandas and numpy (the
+example is in python code, tested in tests/test_lens.py):
 
 ```python
-import numpy as np, pandas as pd
+import numpy as np
+import pandas as pd
+
 row = pd.read_parquet("manifests/pairs.parquet").query("status == 'ok'").iloc[0]
-ny, nx = row.h_to_l_grid_shape; grid = np.asarray(row.h_to_l_grid).reshape(ny, nx, 2)
-W_H, H_H = 4240, 2832                     # frames.parquet: jpeg_width, jpeg_height of frame_h
-u, v = 1000.0 * (nx - 1) / (W_H - 1), 700.0 * (ny - 1) / (H_H - 1)   # target pixel (1000, 700)
-j, i = min(int(u), nx - 2), min(int(v), ny - 2); fu, fv = u - j, v - i
-x_l, y_l = (grid[i, j] * (1 - fu) + grid[i, j + 1] * fu) * (1 - fv) + (grid[i + 1, j] * (1 - fu) + grid[i + 1, j + 1] * fu) * fv
+ny, nx = row.h_to_l_grid_shape
+grid = np.asarray(row.h_to_l_grid).reshape(ny, nx, 2)
+W_H, H_H = 4240, 2832  # frames.parquet: jpeg_width, jpeg_height of frame_h
+u, v = 1000.0 * (nx - 1) / (W_H - 1), 700.0 * (ny - 1) / (H_H - 1)  # target pixel (1000, 700)
+j, i = min(int(u), nx - 2), min(int(v), ny - 2)
+fu, fv = u - j, v - i
+top = grid[i, j] * (1 - fu) + grid[i, j + 1] * fu
+bottom = grid[i + 1, j] * (1 - fu) + grid[i + 1, j + 1] * fu
+x_l, y_l = top * (1 - fv) + bottom * fv  # the RAW-L mosaic pixel
 ```
 
 frames.parquet (1.1 and later) holds each frame's lens terms in lensfun's conventions

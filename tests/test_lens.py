@@ -211,3 +211,26 @@ def test_synth_truth_matches_the_rendered_pixels(tmp_path, geometry):
             np.array([[0.0, 0.0]]),
         )
         assert np.linalg.norm(ideal - p_l[0, 0]) / z > 0.2
+
+
+def test_manifest_readme_example_reads_the_grid_as_pairmap_does(tmp_path, monkeypatch):
+    """The pandas example in manifests/README.md, run on a manifest-like row."""
+    import re
+
+    import pandas as pd
+
+    from srraw.manifest_cli import README_HEAD
+
+    code = re.search(r"```python\n(.*?)```", README_HEAD, re.S).group(1)
+    size = (4240, 2832)
+    grid = node_positions((7, 9), size) * 0.25 + np.random.default_rng(0).normal(0, 1, (7, 9, 2))
+    frame = pd.DataFrame(
+        [{"status": "ok", "h_to_l_grid": grid.ravel().tolist(), "h_to_l_grid_shape": [7, 9]}]
+    )
+    (tmp_path / "manifests").mkdir()
+    frame.to_parquet(tmp_path / "manifests" / "pairs.parquet")
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(code, scope)
+    expected = PairMap(np.eye(3), size, grid)(np.array([[1000.0, 700.0]]))[0]
+    assert np.allclose([scope["x_l"], scope["y_l"]], expected)
