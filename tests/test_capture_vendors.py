@@ -104,6 +104,7 @@ def test_sony_sequence_steps_the_exposure_and_downloads_from_the_camera_memory(t
 # What each body's run must show: model, raw extension, capture target line, live focal.
 MATRIX = {
     "sony-mode3": ("ILCE-7M4", "ARW", "sdram -> card+sdram", False),
+    "canon-eos": ("Canon EOS 5D Mark IV", "CR2", "Internal RAM -> Memory card", False),
     "nikon": ("D850", "NEF", "Internal RAM -> Memory card", True),
 }
 
@@ -140,8 +141,49 @@ def test_sequence_through_each_body(tmp_path, home, body):
     on_card = journal_records(out, "card_deleted")
     in_memory = journal_records(out, "nothing_to_delete")
     assert len(on_card) + len(in_memory) == 7
-    if body == "nikon":  # written to the card, fetched from there, deleted once on disk
+    if body in ("nikon", "canon-eos"):  # on the card, fetched from there, deleted once on disk
         assert len(on_card) == 7 and status["objects"] == []
+
+
+CANON_RIG = load_rig("canon-5d4-24-105")
+
+
+@pytest.mark.slow
+def test_canon_eos_sequence_through_getevent_records(tmp_path, home):
+    """The Canon rig on the EOS personality: exposure set through 0x9110 and read back from
+    GetEvent records (aperture shown as "11", no f/), the capture target moved from the PC
+    ("Internal RAM", libgphoto2's default) to the card, 7 frames RAW+JPEG (.CR2 names) found
+    through ObjectAddedEx records, fetched and deleted from the card, focal length from EXIF."""
+    plan = list(CANON_RIG.focal_lengths_mm)
+    sim = simcam(home, "--body", "canon-eos", "--rig", CANON_RIG.name, *BODY_ARGS, power=False)
+    sim.command(f"zoom {plan[0]}")
+    sim.command("set f-number 8")
+    sim.command("set iso 800")
+    out = tmp_path / "dataset"
+    try:
+        cap = Capture(capture_args(out, sim.port_path, "--no-qa", rig=CANON_RIG.name), home)
+        PlannedRing(cap, sim, plan)
+        rc = cap.finish()
+        status = _status(sim)
+    finally:
+        sim.stop()
+    assert rc == 0, cap.output
+    assert f"camera: Canon EOS 5D Mark IV serial SIM00000001 on {sim.port_path}" in cap.output
+    assert "camera: set aperture f/8 -> f/11" in cap.output, cap.output
+    assert "camera: set ISO 800 -> 100" in cap.output, cap.output
+    assert "camera: capture target Internal RAM -> Memory card (" in cap.output, cap.output
+    assert "focal length: judged from each frame's EXIF" in cap.output
+    assert_sequence_complete(out, "00001", raw_ext="CR2")
+    df = captures(out)
+    assert set(df.f_number) == {11.0} and set(df.iso) == {100}
+    assert df.focal_camera_mm.isna().all()
+    for row in df.itertuples():
+        assert CANON_RIG.within_tolerance(row.focal_asked_mm, row.focal_exif_mm)
+    session = journal_records(out, "session")[0]
+    assert session["vendor"] == "canon" and session["vendor_path"].startswith("Canon EOS")
+    assert len(journal_records(out, "card_deleted")) == 7
+    assert status["objects"] == [] and status["memory"] == []
+    assert (status["capturetarget"], status["f_number"]) == ("card", 11.0)
 
 
 @pytest.mark.slow
@@ -264,7 +306,12 @@ def test_sony_exposure_changed_on_the_body_is_stepped_back(tmp_path, home):
 
 @pytest.mark.parametrize(
     ("body", "path"),
-    [("generic", "generic PTP"), ("sony", "Sony SDIO"), ("nikon", "Nikon (vendor properties")],
+    [
+        ("generic", "generic PTP"),
+        ("sony", "Sony SDIO"),
+        ("canon-eos", "Canon EOS (GetEvent"),
+        ("nikon", "Nikon (vendor properties"),
+    ],
 )
 def test_doctor_names_the_vendor_path_libgphoto2_took(home, body, path):
     sim = simcam(home, "--body", body, power=False)
@@ -283,7 +330,7 @@ def test_doctor_names_the_vendor_path_libgphoto2_took(home, body, path):
     assert line.split(None, 2)[2].startswith(path), result.stdout
 
 
-FAULT_BODIES = [("sony", "ARW"), ("nikon", "NEF")]
+FAULT_BODIES = [("sony", "ARW"), ("canon-eos", "CR2"), ("nikon", "NEF")]
 
 
 @pytest.mark.slow

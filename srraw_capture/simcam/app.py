@@ -40,7 +40,7 @@ class SimCamConfig:
     size: tuple[int, int] | None = None
     miss_pct: float = 2.0
     card_bytes: int = 8 * 1024**3
-    body: str = "generic"  # generic | sony | sony-mode3 (simcam/bodies.py)
+    body: str = "generic"  # generic | sony | sony-mode3 | canon-eos | nikon (simcam/bodies.py)
     idle_timeout: float | None = 600.0  # None: never
     exit_with_parent: bool = False
     parent_pid: int | None = None  # the process to outlive not; default: our parent now

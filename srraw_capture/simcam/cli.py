@@ -75,11 +75,12 @@ def _read_stdin(cam, stream) -> None:
 )
 @click.option(
     "--body",
-    type=click.Choice(["generic", "sony", "sony-mode3", "nikon"]),
+    type=click.Choice(["generic", "sony", "sony-mode3", "canon-eos", "nikon"]),
     default="generic",
     show_default=True,
     help="Which body answers libgphoto2: generic PTP, or a vendor's protocol (sony: ILCE-7SM2, "
-    "SDIO mode 2, sets by stepping; sony-mode3: ILCE-7M4, direct writes; nikon: D850).",
+    "SDIO mode 2, sets by stepping; sony-mode3: ILCE-7M4, direct writes; canon-eos: EOS 5D Mark IV, GetEvent records; "
+    "nikon: D850).",
 )
 @click.option(
     "--size", default=None, help="Rendered frame size WIDTHxHEIGHT (default: the rig's sensor)."

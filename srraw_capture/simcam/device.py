@@ -404,6 +404,10 @@ class SimCamera:
         obj = self.objects.get(request.param(0))
         if obj is None or obj.info.object_format == codes.FORMAT_ASSOCIATION:
             return Reply(codes.INVALID_OBJECT_HANDLE)
+        return self.partial(obj, request)
+
+    def partial(self, obj: StoredObject, request: OperationRequest) -> Reply:
+        """GetPartialObject (handle, offset, count) of `obj`: the piece, its length as param 1."""
         offset, count = request.param(1), request.param(2)
         if offset > len(obj.data):
             return Reply(codes.INVALID_PARAMETER)
