@@ -9,7 +9,13 @@ and the share of pairs under 1 px, beside
   reach), and
 - the paper's recipe: EXIF-ratio FOV crop + one Euclidean ECC at 1/8 of RGB-H's resolution.
 
+With --scene-kind mixed (normal, smooth and depth scenes, see `srraw synth --scene-kind`) it
+also prints, per scene kind and zoom, the true error (max over a 24 x 16 lattice, per layer in
+depth scenes) against prep's `error_estimate_px`: their correlation, the flag recall on pairs
+whose true max error exceeds 2 px and the false-flag rate on pairs under 1 px.
+
 Run:  .venv/bin/python benchmarks/align_accuracy.py --scenes 4 --size 960x640
+      .venv/bin/python benchmarks/align_accuracy.py --scenes 8 --scene-kind mixed --geometry raw
       .venv/bin/python benchmarks/align_accuracy.py --scenes 2 --megapixels 12
       .venv/bin/python benchmarks/align_accuracy.py --lens none          # ideal frames
 """
@@ -116,6 +122,40 @@ def evaluate(data: Path) -> dict[int, dict[str, list[float]]]:
     return out
 
 
+def calibration(data: Path) -> None:
+    """Error estimate vs true error, per scene kind and zoom, and the flags' recall."""
+    from srraw_prep.truth_error import pair_true_error, read_truth
+
+    pairs = read_manifest_df(data / "manifests" / "pairs.parquet", "pairs")
+    rows = []
+    for row in pairs.itertuples():
+        if row.status == "failed" or row.frame_l != row.frame_l or row.frame_l is None:
+            continue
+        truth = read_truth(data / row.sequence / "truth.json")
+        size_h = tuple(truth["frames"][int(row.frame_h) - 1][k] for k in ("width", "height"))
+        pmap = PairMap.from_columns(row.h_to_l, size_h, row.h_to_l_grid, row.h_to_l_grid_shape)
+        true = pair_true_error(truth, int(row.frame_l), int(row.frame_h), pmap)
+        flagged = "large_error_estimate" in list(row.qa_flags)
+        rows.append((true.scene_kind, int(row.zoom), true.max_px, row.error_estimate_px, flagged))
+    groups = [*sorted({(k, z) for k, z, *_ in rows}), ("all", 0)]
+    for kind, zoom in groups:
+        sel = [r for r in rows if kind == "all" or (r[0], r[1]) == (kind, zoom)]
+        true = np.array([r[2] for r in sel])
+        est = np.array([r[3] if r[3] is not None else np.inf for r in sel], dtype=float)
+        flag = np.array([r[4] for r in sel])
+        finite = np.isfinite(est)
+        corr = np.corrcoef(true[finite], est[finite])[0, 1] if finite.sum() > 2 else float("nan")
+        bad, good = true > 2, true < 1
+        recall = f"{flag[bad].mean():.0%} of {bad.sum()}" if bad.any() else "no pairs > 2 px"
+        false = f"{flag[good].mean():.0%} of {good.sum()}" if good.any() else "no pairs < 1 px"
+        name = "all kinds, all zooms" if kind == "all" else f"{kind} {zoom}X"
+        print(
+            f"  {name:<22} true max error median {np.median(true):.3f}, p95 "
+            f"{np.percentile(true, 95):.3f} px (n={len(sel)}); estimate vs truth r={corr:.2f}; "
+            f"flagged: {recall} pairs > 2 px, {false} pairs < 1 px"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=4)
@@ -124,6 +164,7 @@ def main() -> None:
     parser.add_argument("--rig", default="sony-a7s2-fe24-240")
     parser.add_argument("--lens", default=None, help="lensfun lens; 'none' for ideal frames")
     parser.add_argument("--geometry", action="append", choices=("raw", "corrected"))
+    parser.add_argument("--scene-kind", default="normal", help="normal, smooth, depth or mixed")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--data", type=Path, default=None, help="Keep the datasets here.")
     args = parser.parse_args()
@@ -139,7 +180,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.data or Path(tmp)
         for geometry in geometries:
-            data = root / f"{geometry}-{args.lens or 'rig-lens'}"
+            data = root / f"{geometry}-{args.lens or 'rig-lens'}-{args.scene_kind}"
             start = time.perf_counter()
             synthesize(
                 args.rig,
@@ -151,6 +192,7 @@ def main() -> None:
                 jobs=args.jobs,
                 lens=args.lens,
                 jpeg_geometry=geometry,
+                scene_kind=args.scene_kind,
             )
             synth_s = time.perf_counter() - start
             start = time.perf_counter()
@@ -161,10 +203,14 @@ def main() -> None:
                 f"synth {synth_s:.0f} s, prep {time.perf_counter() - start:.0f} s: "
                 f"{summary.line()}"
             )
-            for zoom, got in sorted(evaluate(data).items()):
+            results = evaluate(data)
+            for zoom, got in sorted(results.items()):
                 print(f"  {zoom}X srraw prep       : {stats(got['prep'])}")
                 print(f"  {zoom}X similarity floor : {stats(got['floor'])}")
                 print(f"  {zoom}X paper's recipe   : {stats(got['paper'])}")
+            every = [v for got in results.values() for v in got["prep"]]
+            print(f"  all zooms srraw prep : {stats(every)}")
+            calibration(data)
 
 
 if __name__ == "__main__":

@@ -271,7 +271,7 @@ FRAMES = Table(
 PAIRS = Table(
     name="pairs",
     major=1,
-    minor=2,  # 1.2: status 'absent' (pairs), duplicate_file, folder-name ids
+    minor=3,  # 1.3: error_estimate_px and its evidence; 1.2: status 'absent', duplicate_file
     doc=(
         "One row per training pair: RAW of the short-focal frame L (input) and JPEG of the "
         "long-focal frame H (target), for zoom factor `zoom`."
@@ -380,6 +380,42 @@ PAIRS = Table(
             "color_gain", F64_LIST, "per-channel gain R, G, B taking aligned L to H, linear light"
         ),
         Column("color_fit_rmse", F64, "RMSE of that gain fit on 8-bit sRGB values", "DN"),
+        # Error estimate (minor 3): how wrong the map may be, from evidence, not truth.
+        Column(
+            "error_estimate_px",
+            F64,
+            "estimated largest error of the map over the target: max(error_local_px, 3 x "
+            "error_lever_px, error_cycle_px); above prep's --max-error-estimate the pair is "
+            "flagged 'large_error_estimate' (calibrated on synthetic truth)",
+            "H px",
+        ),
+        Column(
+            "error_local_px",
+            F64,
+            "largest mean residual vector of the flow matches under the final map over the "
+            "target's 8 x 6 cells (flow noise averages out; local misalignment stays)",
+            "H px",
+        ),
+        Column(
+            "error_lever_px",
+            F64,
+            "1-sigma error at the worst corner of the target of a similarity fitted to the "
+            "pair's own matches (texture in one region pins the far side poorly)",
+            "H px",
+        ),
+        Column(
+            "error_cycle_px",
+            F64,
+            "largest corner distance between the sequence's joint map and the pair fitted on "
+            "its own matches (consistency of the sequence's maps)",
+            "H px",
+        ),
+        Column(
+            "texture_coverage",
+            F64,
+            "share of the target's 8 x 6 cells holding at least 3 flow matches",
+            "0..1",
+        ),
     ),
 )
 

@@ -80,6 +80,13 @@ import click
     help="Flag pairs whose residual p95 exceeds this many target pixels.",
 )
 @click.option(
+    "--max-error-estimate",
+    type=float,
+    default=1.5,
+    show_default=True,
+    help="Flag pairs whose error estimate (error_estimate_px) exceeds this many target pixels.",
+)
+@click.option(
     "--executor",
     type=click.Choice(["local", "dask"]),
     default="local",
@@ -107,6 +114,7 @@ def prep(
     split_file: Path | None,
     min_rho: float,
     max_residual: float,
+    max_error_estimate: float,
     executor: str,
     scheduler: str | None,
     no_progress: bool,
@@ -132,6 +140,7 @@ def prep(
         lens=lens,
         min_rho=min_rho,
         max_residual_p95_px=max_residual,
+        max_error_estimate_px=max_error_estimate,
     )
     overrides = read_split_file(split_file) if split_file else None
     try:

@@ -319,10 +319,14 @@ def fit_sequence(
     return FitReport(rms, it, int(sum(len(m.points_h) for m in matches)))
 
 
+def pair_residuals(frames: dict[int, FrameModel], match: Matches) -> np.ndarray:
+    """(N, 2) residual per match under the current model, in ideal pixels of H (~ target px)."""
+    return _pair_residual(frames, match, {i: f.lens for i, f in frames.items()}).reshape(-1, 2)
+
+
 def pair_errors(frames: dict[int, FrameModel], match: Matches) -> np.ndarray:
     """|residual| per match under the current model, in ideal pixels of H (~ target px)."""
-    d = _pair_residual(frames, match, {i: f.lens for i, f in frames.items()})
-    return np.hypot(d[0::2], d[1::2])
+    return np.linalg.norm(pair_residuals(frames, match), axis=1)
 
 
 def scale_of(m: np.ndarray) -> float:

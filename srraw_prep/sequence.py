@@ -22,6 +22,7 @@ from srraw.pairmap import PairMap, fit_similarity, node_positions, sample_grid
 from srraw.raw import RawFrame, read_raw
 from srraw_prep.config import PrepConfig
 from srraw_prep.discover import FrameInput, SequenceInput
+from srraw_prep.errorest import error_evidence
 from srraw_prep.geometry import Similarity, centre_zoom
 from srraw_prep.jpeggeom import raw_green
 from srraw_prep.lensfit import jpeg_h_to_jpeg_l, jpeg_h_to_raw_l
@@ -292,6 +293,7 @@ def pair_row(
     parts = Similarity.of(h_to_l)
     measured = measured_scale(model_l, model_h)
     errors = geometry.errors(low.index, high.index)
+    evidence = error_evidence(geometry.frames, pg.matches)
     res = residual_of(pg.pair, pg.flow)
     rho = correlation(pg.pair)
     row |= {
@@ -312,8 +314,15 @@ def pair_row(
         "residual_valid_fraction": res.valid_fraction,
         "color_gain": list(res.gain) if all(map(math.isfinite, res.gain)) else None,
         "color_fit_rmse": _finite(res.fit_rmse),
+        "error_estimate_px": _finite(evidence.estimate_px),
+        "error_local_px": _finite(evidence.local_px),
+        "error_lever_px": _finite(evidence.lever_px),
+        "error_cycle_px": _finite(evidence.cycle_px),
+        "texture_coverage": evidence.coverage,
     }
     flags = list(dict.fromkeys(low.row["qa_flags"] + high.row["qa_flags"]))
+    if not evidence.estimate_px <= cfg.max_error_estimate_px:
+        flags.append("large_error_estimate")
     if not rho >= cfg.min_rho:
         flags.append("low_rho")
     if row["residual_p95_px"] is None or res.valid_fraction < cfg.min_valid_fraction:

@@ -1,0 +1,119 @@
+"""How wrong a pair's map may be, in target pixels, from evidence prep has (no truth needed).
+
+- residual: what the flow still measures under the final map, averaged per cell of RGB-H
+  (8 x 6) so that flow noise cancels and local misalignment (a foreground layer, a lens model
+  that fits badly somewhere) stays: the largest cell mean;
+- lever arm: the pose's uncertainty from the pair's own matches, carried to RGB-H's corners (a
+  texture patch on one side pins rotation and scale poorly at the far side);
+- coverage: the share of RGB-H's cells (8 x 6) that hold matches;
+- cycle: the pair's map from the joint fit of the sequence against the same pair fitted on its
+  own matches (the joint fit chains every other pair of the sequence: where they disagree, the
+  chain and the pair's own evidence are inconsistent).
+The estimate is the largest of the worst cell, three lever-arm sigmas and the cycle discrepancy;
+its flag threshold is calibrated against synthetic truth (benchmarks/align_accuracy.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+
+import numpy as np
+
+from srraw_prep.lensfit import (
+    FrameModel,
+    Matches,
+    fit_sequence,
+    jpeg_h_to_raw_l,
+    pair_residuals,
+)
+
+CELLS = (8, 6)
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorEvidence:
+    estimate_px: float
+    local_px: float  # largest per-cell mean residual
+    lever_px: float  # 1-sigma at the worst corner
+    cycle_px: float
+    coverage: float
+
+
+def _corners(size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    return np.array([[0.0, 0.0], [w - 1.0, 0.0], [0.0, h - 1.0], [w - 1.0, h - 1.0]])
+
+
+def _lever_sigma(points: np.ndarray, errors: np.ndarray, size: tuple[int, int]) -> float:
+    """1-sigma corner error of a similarity fitted to these matches, in target pixels."""
+    c = np.array([(size[0] - 1) / 2, (size[1] - 1) / 2])
+    p = (points - c) / max(size)
+    n = len(p)
+    jac = np.zeros((2 * n, 4))
+    jac[0::2] = np.c_[p[:, 0], -p[:, 1], np.ones(n), np.zeros(n)]
+    jac[1::2] = np.c_[p[:, 1], p[:, 0], np.zeros(n), np.ones(n)]
+    # Per-coordinate noise from the residuals (robust: median of the magnitude / 1.18).
+    sigma = max(float(np.median(errors)) / 1.18, 1e-3)
+    try:
+        cov = sigma**2 * np.linalg.inv(jac.T @ jac)
+    except np.linalg.LinAlgError:
+        return float("inf")
+    worst = 0.0
+    for corner in (_corners(size) - c) / max(size):
+        jc = np.array([[corner[0], -corner[1], 1, 0], [corner[1], corner[0], 0, 1]])
+        worst = max(worst, math.sqrt(max(float(np.trace(jc @ cov @ jc.T)), 0.0)))
+    return worst
+
+
+def _cells(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    nx, ny = CELLS
+    ix = np.clip((points[:, 0] / size[0] * nx).astype(int), 0, nx - 1)
+    iy = np.clip((points[:, 1] / size[1] * ny).astype(int), 0, ny - 1)
+    return iy * nx + ix
+
+
+def _coverage(points: np.ndarray, size: tuple[int, int]) -> float:
+    counts = np.bincount(_cells(points, size), minlength=CELLS[0] * CELLS[1])
+    return float((counts >= 3).mean())
+
+
+def _local(points: np.ndarray, residuals: np.ndarray, size: tuple[int, int]) -> float:
+    """Largest magnitude of the mean residual vector over cells with enough matches."""
+    cells = _cells(points, size)
+    n = CELLS[0] * CELLS[1]
+    counts = np.bincount(cells, minlength=n)
+    sx = np.bincount(cells, residuals[:, 0], minlength=n)
+    sy = np.bincount(cells, residuals[:, 1], minlength=n)
+    ok = counts >= 8
+    if not ok.any():
+        return float("inf")
+    return float(np.hypot(sx[ok] / counts[ok], sy[ok] / counts[ok]).max())
+
+
+def _cycle(frames: dict[int, FrameModel], match: Matches) -> float:
+    """Max distance at RGB-H's corners between the joint map and the pair fitted alone."""
+    low, high = frames[match.low], frames[match.high]
+    alone = {match.low: copy.deepcopy(low), match.high: copy.deepcopy(high)}
+    for frame in alone.values():
+        frame.refine_distortion = False  # the pose alone: the lens is the sequence's
+    fit_sequence(alone, [match], match.low, iterations=10)
+    corners = _corners(high.jpeg_size)
+    joint = jpeg_h_to_raw_l(low, high, corners)
+    own = jpeg_h_to_raw_l(alone[match.low], alone[match.high], corners)
+    l_per_h = np.linalg.norm(joint[1] - joint[0]) / max(corners[1, 0] - corners[0, 0], 1.0)
+    return float(np.linalg.norm(joint - own, axis=1).max() / max(l_per_h, 1e-9))
+
+
+def error_evidence(frames: dict[int, FrameModel], match: Matches) -> ErrorEvidence:
+    size = frames[match.high].jpeg_size
+    residuals = pair_residuals(frames, match)
+    if len(residuals) < 8:
+        inf = float("inf")
+        return ErrorEvidence(inf, inf, inf, inf, 0.0)
+    local = _local(match.points_h, residuals, size)
+    lever = _lever_sigma(match.points_h, np.linalg.norm(residuals, axis=1), size)
+    cycle = _cycle(frames, match)
+    estimate = max(local, 3 * lever, cycle)
+    return ErrorEvidence(estimate, local, lever, cycle, _coverage(match.points_h, size))
