@@ -135,7 +135,8 @@ def calibration(data: Path) -> None:
         size_h = tuple(truth["frames"][int(row.frame_h) - 1][k] for k in ("width", "height"))
         pmap = PairMap.from_columns(row.h_to_l, size_h, row.h_to_l_grid, row.h_to_l_grid_shape)
         true = pair_true_error(truth, int(row.frame_l), int(row.frame_h), pmap)
-        flagged = "large_error_estimate" in list(row.qa_flags)
+        estimate = row.error_estimate_px
+        flagged = not (estimate is not None and estimate <= PrepConfig().max_error_estimate_px)
         rows.append((true.scene_kind, int(row.zoom), true.max_px, row.error_estimate_px, flagged))
     groups = [*sorted({(k, z) for k, z, *_ in rows}), ("all", 0)]
     for kind, zoom in groups:
@@ -146,8 +147,8 @@ def calibration(data: Path) -> None:
         finite = np.isfinite(est)
         corr = np.corrcoef(true[finite], est[finite])[0, 1] if finite.sum() > 2 else float("nan")
         bad, good = true > 2, true < 1
-        recall = f"{flag[bad].mean():.0%} of {bad.sum()}" if bad.any() else "no pairs > 2 px"
-        false = f"{flag[good].mean():.0%} of {good.sum()}" if good.any() else "no pairs < 1 px"
+        recall = f"{flag[bad].mean():.0%} of {bad.sum()}" if bad.any() else "none of 0"
+        false = f"{flag[good].mean():.0%} of {good.sum()}" if good.any() else "none of 0"
         name = "all kinds, all zooms" if kind == "all" else f"{kind} {zoom}X"
         print(
             f"  {name:<22} true max error median {np.median(true):.3f}, p95 "

@@ -18,7 +18,7 @@ class PrepConfig:
     max_residual_p95_px: float = 8.0  # target pixels
     # error_estimate_px above this flags the pair; calibrated on synthetic truth
     # (benchmarks/align_accuracy.py --scene-kind mixed)
-    max_error_estimate_px: float = 1.5
+    max_error_estimate_px: float = 2.0
     max_scale_deviation: float = 0.05  # |measured / nominal - 1|
     min_valid_fraction: float = 0.02
     thumb_width: int = 320  # report overlays
