@@ -89,8 +89,9 @@ def test_report_has_a_panel_per_zoom_with_labelled_ticked_axes(prepped):
         assert len(re.findall(r"class='tick'", body)) > 20  # tick values, not only min/max
         # Synthetic data: true errors from truth.json; no error estimate in this prep yet.
         assert "mean true error (target px)" in body
-        assert "calibration-skipped" in body
-        assert "Worst pairs by residual p95" in body
+        # prep writes error_estimate_px (pairs 1.3): the calibration plot is there, no skip note.
+        assert "calibration-skipped" not in body and "calibration" in body
+        assert "Worst pairs by error estimate" in body
     # The terminal's summary line says where the report is.
     assert str(out / "report.html") in summary.lines()[0]
 
@@ -101,11 +102,18 @@ def test_calibration_plot_and_worst_pairs_use_the_error_estimate_when_present(pr
     pairs = pq.read_table(out / "pairs.parquet")
     rows = pairs.to_pylist()
     # A made-up estimate: pair i's is i px, so the ranking is known.
-    estimate = [float(i) if r["status"] == "ok" else None for i, r in enumerate(rows)]
-    with_estimate = pairs.append_column("error_estimate_px", pa.array(estimate, pa.float64()))
+    usable = ("ok", "flagged")
+    estimate = [float(i) if r["status"] in usable else None for i, r in enumerate(rows)]
+    index = pairs.schema.get_field_index("error_estimate_px")
+    column = pa.array(estimate, pa.float64())
+    with_estimate = (
+        pairs.set_column(index, "error_estimate_px", column)
+        if index >= 0
+        else pairs.append_column("error_estimate_px", column)
+    )
     page = render(frames, with_estimate, _thumb(out), dataset_root=data)
     for zoom, body in _panels(page).items():
-        ok = [i for i, r in enumerate(rows) if r["zoom"] == zoom and r["status"] == "ok"]
+        ok = [i for i, r in enumerate(rows) if r["zoom"] == zoom and r["status"] in usable]
         assert "calibration-skipped" not in body
         calibration = re.search(
             r"<figure class='chart' data-chart='scatter'>(?:(?!</figure>).)*calibration(?:(?!</figure>).)*</figure>",
