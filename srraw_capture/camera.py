@@ -262,7 +262,24 @@ class Camera:
         camera = self._cam()
         widget = self._call(f"read {name}", camera.get_single_config, name)
         self._call(f"set {name}", widget.set_value, value)
-        self._busy_retry(f"set {name}", camera.set_single_config, name, widget)
+        try:
+            self._busy_retry(f"set {name}", camera.set_single_config, name, widget)
+        except CameraError as exc:
+            if exc.code != GP_ERROR or not self._link_answers():
+                raise
+            # libgphoto2's Canon EOS path returns a refused SetDevicePropValueEx as -1
+            # (translate_ptp_result), the code of a dropped link; the link answered: a refusal.
+            raise CameraError(
+                f"set {name}", GP_ERROR_BAD_PARAMETERS, f"the body refused it ({exc.message})"
+            ) from None
+
+    def _link_answers(self) -> bool:
+        """One event poll (GetEvent on EOS): False when the link is gone."""
+        try:
+            self._call("wait_for_event", self._cam().wait_for_event, 1)
+        except CameraError:
+            return False
+        return True
 
     def read_focal(self, name: str) -> float | None:
         """The focal-length widget, fresh: read pending events first (they refresh libgphoto2's

@@ -145,6 +145,12 @@ def parse_percent(value: object) -> int | None:
     return None if number is None or not 0 <= number <= 100 else round(number)
 
 
+def battery_low(value: object) -> bool:
+    """Canon EOS reports its battery in steps (config.c _get_Canon_EOS_BatteryLevel: '100%',
+    '75%', '50%', '25%', 'Low'): 'Low' is the last step, with no number."""
+    return str(value).strip().lower() == "low"
+
+
 def is_manual(value: object) -> bool:
     return str(value).strip().lower() in ("m", "manual", "manual exposure", "1")
 

@@ -592,6 +592,16 @@ class Session:
         widget = self._plain_call("read_widget", "batterylevel")
         level = None if widget is None else plan.parse_percent(widget.value)
         if level is None:
+            if (
+                widget is not None
+                and plan.battery_low(widget.value)
+                and 0 not in self._battery_said
+            ):
+                self._battery_said.add(0)
+                self.console.line(
+                    "warning: battery low (the body reports no percentage): change it now (if "
+                    "it dies, run the same command again to resume; nothing on disk is lost)"
+                )
             return
         crossed = [t for t in BATTERY_WARN_PCT if level <= t and t not in self._battery_said]
         if not crossed:

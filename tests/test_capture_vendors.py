@@ -159,6 +159,7 @@ def test_canon_eos_sequence_through_getevent_records(tmp_path, home):
     sim.command(f"zoom {plan[0]}")
     sim.command("set f-number 8")
     sim.command("set iso 800")
+    sim.command("battery 7")  # EOS steps: 100%, 75%, 50%, 25%, then 'Low' with no number
     out = tmp_path / "dataset"
     try:
         cap = Capture(capture_args(out, sim.port_path, "--no-qa", rig=CANON_RIG.name), home)
@@ -173,6 +174,7 @@ def test_canon_eos_sequence_through_getevent_records(tmp_path, home):
     assert "camera: set ISO 800 -> 100" in cap.output, cap.output
     assert "camera: capture target Internal RAM -> Memory card (" in cap.output, cap.output
     assert "focal length: judged from each frame's EXIF" in cap.output
+    assert cap.output.count("warning: battery low (the body reports no percentage)") == 1
     assert_sequence_complete(out, "00001", raw_ext="CR2")
     df = captures(out)
     assert set(df.f_number) == {11.0} and set(df.iso) == {100}

@@ -11,6 +11,7 @@ import struct
 import pytest
 
 from srraw.raw import read_raw
+from srraw_capture.camera import GP_ERROR_BAD_PARAMETERS, Camera, CameraError
 from srraw_capture.simcam import props
 from srraw_capture.simcam.canon import (
     APERTURE_CODES,
@@ -161,3 +162,22 @@ def test_busy_card_full_and_unplug(camera, canon):
     again = connect(canon.port_path)
     assert value(again, "manufacturer") == "Canon Inc."
     again.exit()
+
+
+def test_a_refused_set_is_a_refusal_not_a_dropped_link(canon, tmp_path, monkeypatch):
+    """libgphoto2's EOS path returns a refused 0x9110 as -1, the code of a dropped link: the
+    controller's camera probes the link (GetEvent) and reports a refusal, so no reconnect."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert canon.command("reset all") == "ok reset all"
+    canon.command("refuse shutterspeed")
+    camera = Camera(canon.port_path)
+    try:
+        camera.open()
+        with pytest.raises(CameraError) as refused:
+            camera.set_widget("shutterspeed", "1/125")
+        assert refused.value.code == GP_ERROR_BAD_PARAMETERS and not refused.value.link
+        canon.command("allow shutterspeed")
+        camera.set_widget("shutterspeed", "1/125")
+        assert _status(canon)["exposure_time"] == "1/125"
+    finally:
+        camera.close()
