@@ -98,6 +98,7 @@ def test_split_is_per_sequence_deterministic_and_80_10_10():
     assert [hashed_split(s, seed=1) for s in ids[:50]] != [hashed_split(s) for s in ids[:50]]
 
 
+@pytest.mark.slow  # several full preps of the module's dataset
 def test_split_file_overrides_and_bad_split_file_is_one_line(dataset, tmp_path):
     split_file = tmp_path / "split.json"
     split_file.write_text(json.dumps({"00001": "test", "00002": "test", "00003": "val"}))
@@ -208,6 +209,7 @@ def test_every_bad_input_becomes_a_row_with_its_error(dataset, tmp_path):
     assert "only 1 frame" in report and "frame 00004 missing" in report
 
 
+@pytest.mark.slow  # several full preps of the module's dataset
 def test_alignment_that_cannot_converge_is_a_failed_row(dataset, tmp_path):
     data = _copy(dataset, tmp_path)
     folder = data / "00001"
@@ -272,6 +274,7 @@ def test_killed_run_resumes_to_the_same_manifests(dataset, tmp_path):
         pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.slow  # several full preps of the module's dataset
 def test_rerun_skips_done_sequences_and_redoes_changed_ones(dataset, tmp_path):
     data = _copy(dataset, tmp_path)
     out = tmp_path / "m"
