@@ -180,20 +180,16 @@ def measure_jpeg_geometry(
         corrected = (
             corr_n > 0 and moves > 0.25 * jpeg_per_grid and corr_median < threshold * raw_median
         )
-    if corrected:
-        return JpegGeometry(
-            "corrected",
-            float(corr_params[0]),
-            (float(corr_params[1]), float(corr_params[2])),
-            distortion,
-            corr_median if math.isfinite(corr_median) else None,
-            corr_n,
-        )
+    kind, params, median, n = (
+        ("corrected", corr_params, corr_median, corr_n)
+        if corrected
+        else ("raw", raw_params, raw_median, raw_n)
+    )
     return JpegGeometry(
-        "raw",
-        float(raw_params[0]),
-        (float(raw_params[1]), float(raw_params[2])),
-        None,
-        raw_median if math.isfinite(raw_median) else None,
-        raw_n,
+        kind,
+        float(params[0]),
+        (float(params[1]), float(params[2])),
+        distortion if corrected else None,
+        median if math.isfinite(median) else None,
+        n,
     )
