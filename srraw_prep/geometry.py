@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -79,6 +80,15 @@ def apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
     pts = np.hstack([np.asarray(points, dtype=np.float64), np.ones((len(points), 1))])
     out = pts @ affine3(m).T
     return out[:, :2] / out[:, 2:3]
+
+
+def centre_scale(h_to_l: Callable[[np.ndarray], np.ndarray], size: tuple[int, int]) -> float:
+    """Destination pixels per source pixel of a point map, at the centre of a (w, h) source."""
+    c = np.array(
+        [[(size[0] - 1) / 2, (size[1] - 1) / 2], [(size[0] - 1) / 2 + 1, (size[1] - 1) / 2]]
+    )
+    ends = h_to_l(c)
+    return float(np.linalg.norm(ends[1] - ends[0]))
 
 
 def corners(size: tuple[int, int]) -> np.ndarray:

@@ -16,7 +16,6 @@ ideal pixels, which are close to target pixels.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -327,7 +326,3 @@ def pair_residuals(frames: dict[int, FrameModel], match: Matches) -> np.ndarray:
 def pair_errors(frames: dict[int, FrameModel], match: Matches) -> np.ndarray:
     """|residual| per match under the current model, in ideal pixels of H (~ target px)."""
     return np.linalg.norm(pair_residuals(frames, match), axis=1)
-
-
-def scale_of(m: np.ndarray) -> float:
-    return math.sqrt(abs(np.linalg.det(m[:2, :2])))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from srraw_prep.geometry import affine3, scaling, translation
+from srraw_prep.geometry import affine3, centre_scale, scaling, translation
 
 
 def checkerboard(
@@ -28,7 +28,7 @@ def checkerboard(
         thumb = np.stack([xs, ys], axis=-1)
         at = h_to_l(thumb @ thumb_to_h[:2, :2].T + thumb_to_h[:2, 2]).astype(np.float32)
         source = cv2.GaussianBlur(
-            rgb_l, (0, 0), 0.4 * max(1.0, hw / width * _scale(h_to_l, hw, hh))
+            rgb_l, (0, 0), 0.4 * max(1.0, hw / width * centre_scale(h_to_l, (hw, hh)))
         )
         low = cv2.remap(source, at[..., 0], at[..., 1], cv2.INTER_LINEAR)
     else:
@@ -46,10 +46,3 @@ def checkerboard(
         ".jpg", cv2.cvtColor(mixed, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85]
     )
     return data.tobytes() if ok else b""
-
-
-def _scale(h_to_l: Callable[[np.ndarray], np.ndarray], w: int, h: int) -> float:
-    """L px per H px at the centre of H."""
-    c = np.array([[(w - 1) / 2, (h - 1) / 2], [(w - 1) / 2 + 1, (h - 1) / 2]])
-    ends = h_to_l(c)
-    return float(np.linalg.norm(ends[1] - ends[0]))

@@ -16,7 +16,7 @@ import numpy as np
 
 from srraw.isp import srgb_decode_u8, srgb_encode
 from srraw_prep.align import resample
-from srraw_prep.geometry import affine3, scaling, translation
+from srraw_prep.geometry import affine3, centre_scale, scaling, translation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,9 +53,7 @@ def aligned_pair(
     """
     hh, hw = rgb_h.shape[:2]
     if callable(h_to_l):
-        centre = np.array([[(hw - 1) / 2, (hh - 1) / 2], [(hw - 1) / 2 + 1, (hh - 1) / 2]])
-        ends = h_to_l(centre)
-        l_per_h = float(np.linalg.norm(ends[1] - ends[0]))
+        l_per_h = centre_scale(h_to_l, (hw, hh))
     else:
         l_per_h = math.sqrt(abs(np.linalg.det(affine3(h_to_l)[:2, :2])))
     shrink = min(1.0, math.sqrt(max_pixels / (hh * hw)), oversample * l_per_h)

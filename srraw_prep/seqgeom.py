@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import itertools
 import math
@@ -33,6 +34,7 @@ from srraw_prep.lensfit import (
     fit_sequence,
     jpeg_h_to_jpeg_l,
     pair_errors,
+    relative_pose,
 )
 from srraw_prep.residual import AlignedPair, Flow, aligned_pair, flow_field, flow_matches
 
@@ -246,7 +248,7 @@ def sequence_geometry(
     timer: Callable[[str], object] | None = None,
 ) -> SequenceGeometry:
     """Fit the whole sequence; `training` lists the (L, H) frame pairs the manifest needs."""
-    stage = timer or (lambda _name: _NullContext())
+    stage = timer or (lambda _name: contextlib.nullcontext())
     with stage("lens"):
         frames, jpeg, names = frame_models(inputs.values(), lens_override)
     pairs = {p: PairGeometry(*p) for p in fit_set(inputs, training)}
@@ -297,15 +299,7 @@ def sequence_geometry(
     return SequenceGeometry(frames, jpeg, names, sources, pairs, fit, reference)
 
 
-class _NullContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def measured_scale(low: FrameModel, high: FrameModel) -> float:
     """Magnification of H relative to L between ideal images: the optical focal ratio."""
-    rel = low.pose @ np.linalg.inv(high.pose)
+    rel = relative_pose(low, high)
     return 1.0 / math.sqrt(abs(np.linalg.det(rel[:2, :2])))
