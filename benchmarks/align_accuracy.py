@@ -88,17 +88,23 @@ def grey(path: Path) -> np.ndarray:
     return to_grey(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
 
 
-def evaluate(data: Path) -> dict[int, dict[str, list[float]]]:
-    """Per zoom: lists of per-pair dense errors for prep, the similarity floor, the paper."""
-    pairs = read_manifest_df(data / "manifests" / "pairs.parquet", "pairs")
-    out: dict[int, dict[str, list[float]]] = {}
+def evaluate(data: Path, manifests: Path) -> dict[int, dict[str, list]]:
+    """Per zoom: lists of per-pair dense errors for prep, the similarity floor, the paper, and
+    each pair's (sequence, frame L, frame H) and scene kind."""
+    pairs = read_manifest_df(manifests / "pairs.parquet", "pairs")
+    out: dict[int, dict[str, list]] = {}
     for row in pairs.itertuples():
         if row.frame_l is None or row.frame_l != row.frame_l:
             continue
-        got = out.setdefault(int(row.zoom), {"prep": [], "floor": [], "paper": [], "failed": []})
+        got = out.setdefault(
+            int(row.zoom),
+            {"prep": [], "floor": [], "paper": [], "failed": [], "pair": [], "kind": []},
+        )
         folder = data / row.sequence
         truth = load_truth(folder)
         low, high = int(row.frame_l), int(row.frame_h)
+        got["pair"].append((row.sequence, low, high))
+        got["kind"].append(truth.get("scene_kind", "normal"))
         img_h = grey(folder / f"{high:05d}.JPG")
         size_h = (img_h.shape[1], img_h.shape[0])
         pts = lattice(size_h)
@@ -122,11 +128,11 @@ def evaluate(data: Path) -> dict[int, dict[str, list[float]]]:
     return out
 
 
-def calibration(data: Path) -> None:
+def calibration(data: Path, manifests: Path) -> None:
     """Error estimate vs true error, per scene kind and zoom, and the flags' recall."""
     from srraw_prep.truth_error import pair_true_error, read_truth
 
-    pairs = read_manifest_df(data / "manifests" / "pairs.parquet", "pairs")
+    pairs = read_manifest_df(manifests / "pairs.parquet", "pairs")
     rows = []
     for row in pairs.itertuples():
         if row.status == "failed" or row.frame_l != row.frame_l or row.frame_l is None:
@@ -157,6 +163,32 @@ def calibration(data: Path) -> None:
         )
 
 
+def compare(joint: dict[int, dict[str, list]], pairwise: dict[int, dict[str, list]]) -> None:
+    """The two fits side by side per scene kind and zoom, and their per-pair difference."""
+    rows = []  # (kind, zoom, joint error, pairwise error), one per pair both manifests hold
+    for zoom, got in joint.items():
+        theirs = pairwise.get(zoom, {"pair": [], "prep": []})
+        other = dict(zip(theirs["pair"], theirs["prep"], strict=True))
+        for pair, kind, err in zip(got["pair"], got["kind"], got["prep"], strict=True):
+            if pair in other:
+                rows.append((kind, zoom, err, other[pair]))
+    print("  joint vs pairwise fit, dense true error per pair (failed pairs count as inf):")
+    for kind, zoom in [*sorted({(k, z) for k, z, *_ in rows}), ("all", 0)]:
+        sel = [r for r in rows if kind == "all" or (r[0], r[1]) == (kind, zoom)]
+        name = "all kinds, all zooms" if kind == "all" else f"{kind} {zoom}X"
+        print(f"  {name:<20} joint    : {stats([r[2] for r in sel])}")
+        print(f"  {name:<20} pairwise : {stats([r[3] for r in sel])}")
+        diff = np.array([r[3] - r[2] for r in sel if np.isfinite(r[2]) and np.isfinite(r[3])])
+        if len(diff) == 0:
+            print(f"  {name:<20} pairwise - joint: no pair both fits aligned")
+            continue
+        print(
+            f"  {name:<20} pairwise - joint: median {np.median(diff):+.3f}, min "
+            f"{diff.min():+.3f}, max {diff.max():+.3f} px; joint better by > 0.05 px in "
+            f"{(diff > 0.05).sum()}, pairwise in {(diff < -0.05).sum()} of {len(diff)}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=4)
@@ -166,11 +198,18 @@ def main() -> None:
     parser.add_argument("--lens", default=None, help="lensfun lens; 'none' for ideal frames")
     parser.add_argument("--geometry", action="append", choices=("raw", "corrected"))
     parser.add_argument("--scene-kind", default="normal", help="normal, smooth, depth or mixed")
+    parser.add_argument(
+        "--pair-fit",
+        default="joint",
+        choices=("joint", "pairwise", "both"),
+        help="prep's pair maps: the sequence's joint fit, each pair alone, or both side by side",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--data", type=Path, default=None, help="Keep the datasets here.")
     args = parser.parse_args()
     print(f"command: python {' '.join(sys.argv)}")
     geometries = args.geometry or ["raw", "corrected"]
+    modes = ["joint", "pairwise"] if args.pair_fit == "both" else [args.pair_fit]
     megapixels = args.megapixels
     if megapixels is None:
         w, h = (int(v) for v in args.size.split("x"))
@@ -196,22 +235,30 @@ def main() -> None:
                 scene_kind=args.scene_kind,
             )
             synth_s = time.perf_counter() - start
-            start = time.perf_counter()
-            summary = prep(data, data / "manifests", PrepConfig(), jobs=args.jobs, progress=False)
             size = frame_size(load_rig(args.rig), megapixels)
-            print(
-                f"[{geometry} JPEGs, lens {args.lens or 'rig default'}, {size[0]}x{size[1]}] "
-                f"synth {synth_s:.0f} s, prep {time.perf_counter() - start:.0f} s: "
-                f"{summary.line()}"
-            )
-            results = evaluate(data)
-            for zoom, got in sorted(results.items()):
-                print(f"  {zoom}X srraw prep       : {stats(got['prep'])}")
-                print(f"  {zoom}X similarity floor : {stats(got['floor'])}")
-                print(f"  {zoom}X paper's recipe   : {stats(got['paper'])}")
-            every = [v for got in results.values() for v in got["prep"]]
-            print(f"  all zooms srraw prep : {stats(every)}")
-            calibration(data)
+            label = f"{geometry} JPEGs, lens {args.lens or 'rig default'}, {size[0]}x{size[1]}"
+            print(f"[{label}] synth {synth_s:.0f} s")
+            results = {}
+            for mode in modes:
+                manifests = data / f"manifests-{mode}"
+                start = time.perf_counter()
+                cfg = PrepConfig(pair_fit=mode)
+                summary = prep(data, manifests, cfg, jobs=args.jobs, progress=False)
+                print(
+                    f"[{label}, {mode} fit] prep {time.perf_counter() - start:.0f} s: "
+                    f"{summary.line()}"
+                )
+                results[mode] = evaluate(data, manifests)
+                for zoom, got in sorted(results[mode].items()):
+                    print(f"  {zoom}X srraw prep       : {stats(got['prep'])}")
+                    if mode == modes[0]:
+                        print(f"  {zoom}X similarity floor : {stats(got['floor'])}")
+                        print(f"  {zoom}X paper's recipe   : {stats(got['paper'])}")
+                every = [v for got in results[mode].values() for v in got["prep"]]
+                print(f"  all zooms srraw prep : {stats(every)}")
+                calibration(data, manifests)
+            if len(modes) == 2:
+                compare(results["joint"], results["pairwise"])
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import dataclasses
 import hashlib
 import json
 
+PAIR_FITS = ("joint", "pairwise")
+
 
 @dataclasses.dataclass(frozen=True)
 class PrepConfig:
@@ -23,6 +25,15 @@ class PrepConfig:
     min_valid_fraction: float = 0.02
     thumb_width: int = 320  # report overlays
     lens: str | None = None  # lensfun lens for every frame ('none': no prior); None: from EXIF
+    # 'joint': every pose and lens term of a sequence fitted on all its pairs at once
+    # (seqgeom.py); 'pairwise': each training pair fitted on its own evidence (pairwise.py)
+    pair_fit: str = "joint"
+
+    def __post_init__(self) -> None:
+        if self.pair_fit not in PAIR_FITS:
+            raise ValueError(
+                f"pair_fit must be one of {', '.join(PAIR_FITS)}, not {self.pair_fit!r}"
+            )
 
     def digest(self) -> str:
         """Changes when a setting that shapes the per-sequence results changes."""

@@ -70,6 +70,9 @@ class PairGeometry:
     matches: Matches | None = None
     pair: AlignedPair | None = None
     flow: Flow | None = None
+    # The pair's own two frame models when it was fitted alone (pairwise.py); None: the
+    # sequence's joint models.
+    frames: dict[int, FrameModel] | None = None
 
 
 @dataclasses.dataclass
@@ -82,11 +85,16 @@ class SequenceGeometry:
     fit: FitReport | None
     reference: int | None
 
+    def pair_frames(self, low: int, high: int) -> dict[int, FrameModel]:
+        """The frame models that make the pair's map."""
+        pg = self.pairs.get((low, high))
+        return pg.frames if pg is not None and pg.frames is not None else self.frames
+
     def errors(self, low: int, high: int) -> np.ndarray:
         pg = self.pairs.get((low, high))
         if pg is None or pg.matches is None or len(pg.matches.points_h) == 0:
             return np.zeros(0)
-        return pair_errors(self.frames, pg.matches)
+        return pair_errors(self.pair_frames(low, high), pg.matches)
 
 
 def _lens_entry(frame: FrameInputs, override: str | None) -> LensEntry | None:
@@ -246,11 +254,20 @@ def sequence_geometry(
     flow_pixels: int = 1_500_000,
     fit_flow_pixels: int = 150_000,
     timer: Callable[[str], object] | None = None,
+    pair_fit: str = "joint",
 ) -> SequenceGeometry:
-    """Fit the whole sequence; `training` lists the (L, H) frame pairs the manifest needs."""
+    """Fit the whole sequence; `training` lists the (L, H) frame pairs the manifest needs.
+    pair_fit 'pairwise': each training pair alone instead (pairwise.py, the comparison)."""
     stage = timer or (lambda _name: contextlib.nullcontext())
     with stage("lens"):
         frames, jpeg, names = frame_models(inputs.values(), lens_override)
+    if pair_fit == "pairwise":
+        from srraw_prep.pairwise import pairwise_geometry  # it builds on this module
+
+        start = SequenceGeometry(frames, jpeg, names, {}, {}, None, None)
+        return pairwise_geometry(
+            start, inputs, training, model, feature_pixels, flow_pixels, fit_flow_pixels, stage
+        )
     pairs = {p: PairGeometry(*p) for p in fit_set(inputs, training)}
     chain = fit_set(inputs, [])
     with stage("align"):
@@ -287,16 +304,26 @@ def sequence_geometry(
                 )
             matches = [pg.matches for pg in usable if pg.matches is not None]
             fit = fit_sequence(frames, matches, reference)
+    sources = distortion_sources(frames, usable)
+    return SequenceGeometry(frames, jpeg, names, sources, pairs, fit, reference)
+
+
+def distortion_sources(
+    frames: dict[int, FrameModel], fitted: Iterable[PairGeometry]
+) -> dict[int, str]:
+    """Where each frame's lens terms come from: lensfun, measured (a corrected JPEG against its
+    RAW, or fitted on the matches of a pair the frame is in), both or none."""
+    in_pairs = {i for pg in fitted for i in (pg.low, pg.high)}
     sources = {}
     for index, frame in frames.items():
         measured = (frame.jpeg_geometry == "corrected") or (
-            frame.refine_distortion and any(index in (pg.low, pg.high) for pg in usable)
+            frame.refine_distortion and index in in_pairs
         )
         if frame.prior is not None:
             sources[index] = "lensfun+measured" if measured else "lensfun"
         else:
             sources[index] = "measured" if measured else "none"
-    return SequenceGeometry(frames, jpeg, names, sources, pairs, fit, reference)
+    return sources
 
 
 def measured_scale(low: FrameModel, high: FrameModel) -> float:

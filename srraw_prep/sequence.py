@@ -282,7 +282,8 @@ def pair_row(
                 f"alignment on ({len(pg.matches.points_h)} flow matches)"
             ),
         }
-    model_l, model_h = geometry.frames[low.index], geometry.frames[high.index]
+    models = geometry.pair_frames(low.index, high.index)
+    model_l, model_h = models[low.index], models[high.index]
     size_l = (low.rgb.shape[1], low.rgb.shape[0])
     size_h = (high.rgb.shape[1], high.rgb.shape[0])
     with clock.time("grid"):
@@ -293,7 +294,7 @@ def pair_row(
     parts = Similarity.of(h_to_l)
     measured = measured_scale(model_l, model_h)
     errors = geometry.errors(low.index, high.index)
-    evidence = error_evidence(geometry.frames, pg.matches)
+    evidence = error_evidence(models, pg.matches)
     res = residual_of(pg.pair, pg.flow)
     rho = correlation(pg.pair)
     row |= {
@@ -401,6 +402,7 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
             feature_pixels=cfg.feature_pixels,
             flow_pixels=cfg.flow_pixels,
             timer=clock.time,
+            pair_fit=cfg.pair_fit,
         )
         for frame in frames:
             if frame.index in geometry.frames:
