@@ -24,6 +24,13 @@ def sequence(tmp_path_factory) -> Path:
     return root / "data"
 
 
+@pytest.fixture(scope="module")
+def prepped(sequence, tmp_path_factory) -> dict:
+    """(frames, pairs) of the sequence per pair_fit mode."""
+    out = tmp_path_factory.mktemp("prepped")
+    return {mode: _prep(sequence, out / mode, mode) for mode in ("joint", "pairwise")}
+
+
 def _prep(data: Path, out: Path, mode: str):
     prep(data, out, PrepConfig(zooms=(4,), pair_fit=mode), progress=False)
     frames = read_manifest_df(out / "frames.parquet", "frames")
@@ -45,21 +52,24 @@ def test_pair_fit_is_part_of_the_config_digest_and_checked():
         PrepConfig(pair_fit="chained")
 
 
-def test_pairwise_maps_fit_lens_terms_on_the_pair_alone(sequence, tmp_path):
-    frames, pairs = _prep(sequence, tmp_path / "m", "pairwise")
+def test_pairwise_maps_fit_lens_terms_on_the_pair_alone(sequence, prepped):
+    frames, pairs = prepped["pairwise"]
     assert len(pairs) >= 2 and set(pairs.status) <= {"ok", "flagged"}
     assert (pairs.map_model == "lens").all()
     # The rig's lens is unknown to lensfun: each pair's frames are measured on its matches.
     paired = set(pairs.frame_l) | set(pairs.frame_h)
     assert set(frames[frames.frame.isin(paired)].distortion_source) == {"measured"}
+    # Each frame's JPEG against its own RAW is measured once, the same in both modes.
+    joint = prepped["joint"][0]
+    for column in ("jpeg_geometry", "jpeg_scale", "jpeg_offset_x", "jpeg_offset_y"):
+        assert list(frames[column]) == list(joint[column])
     errors = _dense_errors(sequence, pairs)
     assert all(est < 0.8 for est, _ in errors), errors
     assert np.mean([est for est, _ in errors]) < 0.5 * np.mean([sim for _, sim in errors])
 
 
-def test_only_the_joint_fit_depends_on_a_frame_outside_the_pair(sequence, tmp_path):
-    before = {mode: _prep(sequence, tmp_path / f"a-{mode}", mode) for mode in ("joint", "pairwise")}
-    frames, pairs = before["pairwise"]
+def test_only_the_joint_fit_depends_on_a_frame_outside_the_pair(sequence, prepped, tmp_path):
+    frames, pairs = prepped["pairwise"]
     outside = sorted(set(frames.frame) - set(pairs.frame_l) - set(pairs.frame_h))
     assert outside, "every frame is in a 4X pair: nothing to take away"
     # The frame no training pair uses loses its JPEG: it fails, and the joint chain of
@@ -68,7 +78,7 @@ def test_only_the_joint_fit_depends_on_a_frame_outside_the_pair(sequence, tmp_pa
     shutil.copytree(sequence, data)
     next((data / "00001").glob(f"{outside[0]:05d}.JPG")).unlink()
     for mode in ("joint", "pairwise"):
-        old = _grids(before[mode][1])
+        old = _grids(prepped[mode][1])
         new = _grids(_prep(data, tmp_path / f"b-{mode}", mode)[1])
         assert old.keys() == new.keys() and len(old) >= 2
         moved = max(float(np.abs(old[p] - new[p]).max()) for p in old)
