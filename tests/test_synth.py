@@ -175,3 +175,24 @@ def test_synth_resumes_after_an_interruption(rig_file, tmp_path):
     assert lost.read_bytes() == original
     assert os.stat(second / "00001.DNG").st_mtime_ns == untouched
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temporaries
+
+
+def test_text_sits_at_one_place_in_scene_units_at_every_frame_scale():
+    """Each frame draws text at its own resolution; the glyphs must land where the geometry
+    says (OpenCV lays a string out slightly differently at each font size, which moved text
+    by several target pixels between the frames of a pair)."""
+    from srraw.synth.scene import Text, draw_text
+
+    prim = Text((10.0, 30.0), 12.0, "PARKING 12345 EXIT", (1.0, 1.0, 1.0))
+    centres = []
+    for scale in (0.5, 1.0, 1.7, 3.0, 8.0):
+        w, h = int(260 * scale), int(40 * scale)
+        canvas = np.zeros((h, w, 3), np.float32)
+        draw_text(prim, canvas, scale, (0.0, 0.0), (0.0, 0.0, 260.0, 40.0))
+        cover = canvas[..., 0]
+        ys, xs = np.mgrid[0:h, 0:w]
+        centres.append(
+            [(xs * cover).sum() / cover.sum() / scale, (ys * cover).sum() / cover.sum() / scale]
+        )
+    spread = np.ptp(np.array(centres), axis=0)
+    assert spread.max() < 0.15  # scene units: 1.2 target px at the largest scale; was 0.6

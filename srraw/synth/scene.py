@@ -419,7 +419,7 @@ def _draw_primitives(
         elif isinstance(prim, Star):
             _draw_star(prim, canvas, scale, origin)
         else:
-            _draw_text(prim, canvas, scale, origin, view)
+            draw_text(prim, canvas, scale, origin, view)
 
 
 # Luminance and two chroma directions for the background texture fields.
@@ -569,7 +569,14 @@ def _draw_star(prim: Star, canvas, scale, origin) -> None:
     _blend(canvas, where, mask, prim.color_a, prim.color_b, t)
 
 
-@functools.lru_cache(maxsize=256)
+# Every frame resamples one mask per string, rendered at this cap height: OpenCV lays glyphs
+# out a little differently at each size (0.5% of the string's length between caps 45 and 180,
+# several target pixels for a caption across an 8X frame), which would move the text against
+# the geometry that truth.json records.
+TEXT_CAP = 180
+
+
+@functools.lru_cache(maxsize=32)
 def _text_mask(text: str, cap_height: int) -> tuple[np.ndarray, int, int]:
     """Anti-aliased coverage of `text` with the given cap height (a multiple of 9, so the
     stroke is exactly 1/9 of it at every size): (mask float32, x of origin, y of baseline)."""
@@ -582,15 +589,13 @@ def _text_mask(text: str, cap_height: int) -> tuple[np.ndarray, int, int]:
     return mask.astype(np.float32) / 255.0, pad, pad + text_h
 
 
-def _draw_text(prim: Text, canvas, scale, origin, view) -> None:
-    """Text as a bitmap in scene space, rendered at the next size up and resampled exactly,
-    so every frame sees the same text at its own resolution."""
+def draw_text(prim: Text, canvas, scale, origin, view) -> None:
+    """Text as a bitmap in scene space, rendered once at TEXT_CAP and resampled exactly, so
+    every frame sees the same text at its own resolution."""
     height_px = prim.height * scale
     if height_px * len(prim.text) < 0.5:
         return
-    cap = 45
-    while cap < height_px:
-        cap *= 2
+    cap = TEXT_CAP
     mask, ox, oy = _text_mask(prim.text, cap)
     f = height_px / cap  # canvas pixels per mask pixel
     lo = np.array(prim.origin) - [ox / f / scale, oy / f / scale]
@@ -606,6 +611,17 @@ def _draw_text(prim: Text, canvas, scale, origin, view) -> None:
     y1 = min(int(ty + f * mask.shape[0]) + 2, height)
     if x0 >= x1 or y0 >= y1:
         return
+    k = max(1, int(1 / f))
+    if k > 1:
+        # Box-reduce by k first (exact: pixel v of the reduced mask is centred on mask pixel
+        # k v + (k - 1) / 2), so the blur below stays small for small text.
+        h, w = mask.shape
+        mask = np.pad(mask, ((0, -h % k), (0, -w % k)))
+        mask = cv2.resize(
+            mask, (mask.shape[1] // k, mask.shape[0] // k), interpolation=cv2.INTER_AREA
+        )
+        tx, ty = tx + f * (k - 1) / 2, ty + f * (k - 1) / 2
+        f *= k
     if f < 1:
         mask = cv2.GaussianBlur(mask, (0, 0), 0.45 / f)
     warp = np.array([[f, 0, tx - x0], [0, f, ty - y0]], dtype=np.float64)
