@@ -271,7 +271,9 @@ FRAMES = Table(
 PAIRS = Table(
     name="pairs",
     major=1,
-    minor=3,  # 1.3: error_estimate_px and its evidence; 1.2: status 'absent', duplicate_file
+    # 1.4: error_local_px is what neighbouring cells agree on; 1.3: error_estimate_px and its
+    # evidence; 1.2: status 'absent', duplicate_file
+    minor=4,
     doc=(
         "One row per training pair: RAW of the short-focal frame L (input) and JPEG of the "
         "long-focal frame H (target), for zoom factor `zoom`."
@@ -392,8 +394,10 @@ PAIRS = Table(
         Column(
             "error_local_px",
             F64,
-            "largest mean residual vector of the flow matches under the final map over the "
-            "target's 8 x 6 cells (flow noise averages out; local misalignment stays)",
+            "largest residual displacement that two neighbouring cells of the target's 16 x 12 "
+            "cells agree on (median residual vector of the flow matches per cell under the "
+            "final map; per pair of neighbours the smaller magnitude times the cosine between "
+            "them): a moved region spans cells, bad flow stays in one",
             "H px",
         ),
         Column(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pytest
 
 from srraw.lens import Distortion, Normalisation
-from srraw_prep.errorest import error_evidence
+from srraw_prep.errorest import LOCAL_CELLS, coherent_local, error_evidence
 from srraw_prep.lensfit import FrameModel, Matches, jpeg_h_to_jpeg_l
 
 SIZE = (960, 640)
@@ -66,3 +69,47 @@ def test_a_region_that_moved_is_seen_by_the_local_residual():
     points_l[moved] += (3.0 / 4, 0.0)
     ev = error_evidence(frames, Matches(1, 2, m.points_h, points_l))
     assert ev.local_px > 2.0 and ev.estimate_px > 2.0
+
+
+def test_neighbouring_cells_must_agree_on_a_displacement():
+    nan = np.full(2, np.nan)
+    medians = np.tile(nan, (3, 4, 1))
+    medians[1, 1] = (3.0, 0.0)
+    assert coherent_local(medians) == 0.0  # one cell alone: no neighbour agrees
+    medians[2, 2] = (2.0, 0.0)  # a diagonal neighbour pointing the same way
+    assert coherent_local(medians) == pytest.approx(2.0)
+    medians[2, 2] = (-2.0, 0.0)  # pointing the other way: no agreement
+    assert coherent_local(medians) == 0.0
+    medians[1, 2] = (0.0, 2.0)  # at right angles: no agreement either
+    assert coherent_local(medians) == pytest.approx(0.0, abs=1e-12)
+    medians[0, 1] = (2.0, 2.0)  # 45 degrees from (3, 0): the smaller, times cos 45
+    assert coherent_local(medians) == pytest.approx(2.0 * math.sqrt(2) * math.cos(math.pi / 4))
+
+
+def test_flow_gone_wrong_within_one_cell_is_not_a_misalignment():
+    """The largest cell mean (the old local term) read a cell's worth of bad flow as a 2 px
+    misalignment; a moved region two cells wide is read in full."""
+    frames = _frames()
+    pts = _lattice(0, SIZE[0] - 1, 0, SIZE[1] - 1, 120)
+    m = _matches(frames, pts)
+    cell_w, cell_h = SIZE[0] / LOCAL_CELLS[0], SIZE[1] / LOCAL_CELLS[1]
+    inside = (pts[:, 0] >= 5 * cell_w) & (pts[:, 0] < 6 * cell_w)
+    blob = inside & (pts[:, 1] >= 4 * cell_h) & (pts[:, 1] < 5 * cell_h)
+    wrong = m.points_l.copy()
+    wrong[blob] += (8.0 / 4, 0.0)  # 8 H px of bad flow in one cell
+    ev = error_evidence(frames, Matches(1, 2, m.points_h, wrong))
+    assert ev.local_px < 0.5 and ev.estimate_px < 1.0
+    region = (pts[:, 0] >= 5 * cell_w) & (pts[:, 0] < 7 * cell_w) & (pts[:, 1] < 3 * cell_h)
+    moved = m.points_l.copy()
+    moved[region] += (3.0 / 4, 0.0)
+    assert error_evidence(frames, Matches(1, 2, m.points_h, moved)).local_px > 2.5
+
+
+def test_a_few_matches_far_off_in_every_cell_do_not_count():
+    frames = _frames()
+    pts = _lattice(0, SIZE[0] - 1, 0, SIZE[1] - 1, 120)
+    m = _matches(frames, pts)
+    points_l = m.points_l.copy()
+    points_l[::8] += (12.0 / 4, 0.0)  # one match in eight, 12 H px off, all one way
+    ev = error_evidence(frames, Matches(1, 2, m.points_h, points_l))
+    assert ev.local_px < 0.5  # a cell mean would read 1.5 px everywhere
