@@ -43,6 +43,8 @@ def _decode_table() -> np.ndarray:
 
 def srgb_decode_u8(encoded: np.ndarray) -> np.ndarray:
     """uint8 sRGB -> float32 linear [0, 1] through a 256-entry table (exact, ~15x faster)."""
+    if encoded.ndim in (2, 3) and (encoded.ndim == 2 or encoded.shape[2] <= 4):
+        return cv2.LUT(encoded, _decode_table())  # OpenCV's table lookup: ~10x numpy's
     return _decode_table()[encoded]
 
 

@@ -17,10 +17,11 @@ import cv2
 import numpy as np
 
 from srraw.cfa import pack
-from srraw.isp import srgb_decode_u8
 from srraw.lens import N_TERMS, Distortion, LensGeometry, Normalisation
 from srraw.raw import RawFrame
+from srraw_prep.geometry import scaling, translation
 from srraw_prep.residual import AlignedPair, flow_field
+from srraw_prep.warp import dense_map, sample
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,28 +88,18 @@ def _fit(
 def _matches(
     green: np.ndarray,
     k: int,
-    jpeg_lin: np.ndarray,
+    jpeg_green: np.ndarray,
     predict,
-    jpeg_per_grid: float,
     max_points: int = 4000,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(mosaic px, JPEG px) correspondences measured by flow on the grid of `green` / k."""
     h, w = green.shape[0] // k, green.shape[1] // k
     small = cv2.resize(green[: h * k, : w * k], (w, h), interpolation=cv2.INTER_AREA)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
     # Grid pixel g covers half-resolution pixels [k g, k g + k): mosaic p = 2 k g + k - 0.5.
-    mosaic = np.stack([xs, ys], axis=-1) * (2 * k) + (k - 0.5)
-    at = predict(mosaic).astype(np.float32)
-    sigma = 0.4 * math.sqrt(max(jpeg_per_grid**2 - 1.0, 0.0))
-    source = cv2.GaussianBlur(jpeg_lin, (0, 0), sigma) if sigma > 0.1 else jpeg_lin
-    warped = cv2.remap(
-        source,
-        at[..., 0],
-        at[..., 1],
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=-1.0,
-    )
+    grid_to_mosaic = translation(k - 0.5, k - 0.5) @ scaling(2 * k)
+    at = dense_map(predict, (w, h), grid_to_mosaic)
+    # The JPEG box-averaged to the grid's spacing (as `small` is), in linear light.
+    warped = sample(jpeg_green, at, linear=True, interpolation=cv2.INTER_LINEAR)
     valid = cv2.erode((warped >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     pair = AlignedPair(
         low=np.repeat(np.clip(warped, 0, 1)[..., None], 3, axis=2),
@@ -138,7 +129,7 @@ def measure_jpeg_geometry(
     max_pixels: int = 300_000,
 ) -> JpegGeometry:
     """Fit both JPEG models to this frame's JPEG and RAW green; keep the one that explains it."""
-    jpeg_lin = srgb_decode_u8(rgb[..., 1])
+    jpeg_green = rgb[..., 1]
     c_jpeg = np.array([(rgb.shape[1] - 1) / 2, (rgb.shape[0] - 1) / 2])
     k = max(1, round(math.sqrt(green.size / max_pixels)))
     s0 = rgb.shape[1] / norm.width
@@ -152,9 +143,8 @@ def measure_jpeg_geometry(
             p, q = _matches(
                 green,
                 k,
-                jpeg_lin,
+                jpeg_green,
                 lambda pts, x=params: _predict(kind, x, model, norm, c_jpeg, pts),
-                jpeg_per_grid,
             )
             if len(p) < 20:
                 return params, np.array([np.inf]), 0

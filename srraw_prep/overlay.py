@@ -7,7 +7,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from srraw_prep.geometry import affine3, centre_scale, scaling, translation
+from srraw_prep.geometry import affine3, scaling, translation
+from srraw_prep.warp import dense_map, sample
 
 
 def checkerboard(
@@ -23,21 +24,11 @@ def checkerboard(
     height = max(1, round(width * hh / hw))
     thumb_to_h = translation(-0.5, -0.5) @ scaling(hw / width, hh / height) @ translation(0.5, 0.5)
     high = cv2.resize(rgb_h, (width, height), interpolation=cv2.INTER_AREA)
-    if callable(h_to_l):
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
-        thumb = np.stack([xs, ys], axis=-1)
-        at = h_to_l(thumb @ thumb_to_h[:2, :2].T + thumb_to_h[:2, 2]).astype(np.float32)
-        source = cv2.GaussianBlur(
-            rgb_l, (0, 0), 0.4 * max(1.0, hw / width * centre_scale(h_to_l, (hw, hh)))
-        )
-        low = cv2.remap(source, at[..., 0], at[..., 1], cv2.INTER_LINEAR)
-    else:
-        low = cv2.warpAffine(
-            rgb_l,
-            (affine3(h_to_l) @ thumb_to_h)[:2],
-            (width, height),
-            flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
-        )
+    if not callable(h_to_l):
+        matrix = affine3(h_to_l)
+        h_to_l = lambda pts: pts @ matrix[:2, :2].T + matrix[:2, 2]  # noqa: E731
+    at = dense_map(h_to_l, (width, height), thumb_to_h)
+    low = sample(rgb_l, at, interpolation=cv2.INTER_LINEAR, border=0.0)
     ys, xs = np.mgrid[0:height, 0:width]
     tile = max(1, width // tiles)
     mask = ((xs // tile + ys // tile) % 2).astype(bool)

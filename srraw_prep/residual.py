@@ -14,9 +14,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from srraw.isp import srgb_decode_u8, srgb_encode
-from srraw_prep.align import resample
+from srraw.isp import srgb_encode
 from srraw_prep.geometry import affine3, centre_scale, scaling, translation
+from srraw_prep.warp import dense_map, sample, sampling_step, shrink_linear
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,46 +52,25 @@ def aligned_pair(
     most: finer only measures L's blur.
     """
     hh, hw = rgb_h.shape[:2]
-    if callable(h_to_l):
-        l_per_h = centre_scale(h_to_l, (hw, hh))
-    else:
-        l_per_h = math.sqrt(abs(np.linalg.det(affine3(h_to_l)[:2, :2])))
+    if not callable(h_to_l):
+        matrix = affine3(h_to_l)
+        h_to_l = lambda pts: pts @ matrix[:2, :2].T + matrix[:2, 2]  # noqa: E731
+    l_per_h = centre_scale(h_to_l, (hw, hh))
     shrink = min(1.0, math.sqrt(max_pixels / (hh * hw)), oversample * l_per_h)
     size = (max(8, round(hw * shrink)), max(8, round(hh * shrink)))
     grid_to_h = (
         translation(-0.5, -0.5) @ scaling(hw / size[0], hh / size[1]) @ translation(0.5, 0.5)
     )
-    # Resample in linear light (see align.to_grey); encoded again only for the flow.
-    linear_l = srgb_decode_u8(rgb_l)
-    if callable(h_to_l):
-        ys, xs = np.mgrid[0 : size[1], 0 : size[0]].astype(np.float64)
-        grid = np.stack([xs, ys], axis=-1) @ grid_to_h[:2, :2].T + grid_to_h[:2, 2]
-        at = h_to_l(grid).astype(np.float32)
-        low = cv2.remap(
-            linear_l,
-            at[..., 0],
-            at[..., 1],
-            cv2.INTER_CUBIC,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(-1, -1, -1),
-        )
-        footprint = 1.0 / (l_per_h / shrink)
-    else:
-        grid_to_l = affine3(h_to_l) @ grid_to_h
-        low = cv2.warpAffine(
-            linear_l,
-            grid_to_l[:2],
-            size,
-            flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(-1, -1, -1),
-        )
-        footprint = 1.0 / (math.sqrt(abs(np.linalg.det(grid_to_l[:2, :2]))))
+    # Resampled in linear light (see align.to_grey), only the part of L the grid sees; encoded
+    # again only for the flow.
+    at = dense_map(h_to_l, size, grid_to_h)
+    low = sample(rgb_l, at, linear=True)
+    footprint = 1.0 / sampling_step(at)  # grid pixels per L pixel
     valid = low[..., 0] >= 0
     valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     low = np.clip(low, 0, 1)
-    linear_h = srgb_decode_u8(rgb_h)
-    high = resample(linear_h, np.linalg.inv(grid_to_h), size)
+    # The grid is a uniform scaling of H: an area average is the exact low-pass.
+    high = shrink_linear(rgb_h, size)
     # One L pixel spans `footprint` grid pixels: blur H to match (box ~ Gaussian of 0.4 width).
     sigma = 0.4 * math.sqrt(max(footprint**2 - 1.0, 0.0))
     if sigma > 0.1:
@@ -194,7 +173,9 @@ def residual_of(pair: AlignedPair, flow: Flow) -> Residual:
 
 def _gain_fit(pair: AlignedPair) -> tuple[tuple[float, float, float], float]:
     """Least-squares gain per channel taking aligned L to H, and its RMSE in 8-bit DN."""
-    low, high = pair.low[pair.valid], pair.high[pair.valid]
+    # Every other grid pixel in each direction: the fit has millions of pixels, it needs fewer.
+    valid = pair.valid[::2, ::2]
+    low, high = pair.low[::2, ::2][valid], pair.high[::2, ::2][valid]
     if len(low) == 0:
         return (float("nan"),) * 3, float("nan")
     gain = (low * high).sum(axis=0) / np.maximum((low * low).sum(axis=0), 1e-12)

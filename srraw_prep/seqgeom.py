@@ -18,7 +18,6 @@ import itertools
 import math
 from collections.abc import Callable, Iterable
 
-import cv2
 import numpy as np
 
 from srraw.lens import N_TERMS, Distortion, Normalisation
@@ -37,6 +36,7 @@ from srraw_prep.lensfit import (
     relative_pose,
 )
 from srraw_prep.residual import AlignedPair, Flow, aligned_pair, flow_field, flow_matches
+from srraw_prep.warp import shrink_linear
 
 # Flow grid pixels per L pixel: finer than L so that the flow has samples enough where H covers
 # only a small part of L (an 8X pair sees 1/64 of it).
@@ -57,6 +57,7 @@ class FrameInputs:
     body: str | None
     lens_model: str | None
     makernote: str | None = None  # 'on' / 'off' / None
+    small_grey: np.ndarray | None = None  # the chain's shrunk copy (see _small_grey)
 
 
 @dataclasses.dataclass
@@ -200,15 +201,18 @@ def _align(
     """The JPEG similarity H -> L of one pair; on copies shrunk to `max_pixels` when given (a
     start for the flow needs no more)."""
     ratio = inputs[pg.high].focal_mm / inputs[pg.low].focal_mm
-    img_l, img_h = to_grey(inputs[pg.low].rgb), to_grey(inputs[pg.high].rgb)
-    shrink = 1.0 if max_pixels is None else min(1.0, math.sqrt(max_pixels / img_l.size))
+    rgb_l, rgb_h = inputs[pg.low].rgb, inputs[pg.high].rgb
+    sizes = [(img.shape[1], img.shape[0]) for img in (rgb_l, rgb_h)]
+    shrink = (
+        1.0 if max_pixels is None else min(1.0, math.sqrt(max_pixels / (sizes[0][0] * sizes[0][1])))
+    )
+    small = [(max(16, round(w * shrink)), max(16, round(h * shrink))) for w, h in sizes]
     if shrink < 1.0:
-        sizes = [(img.shape[1], img.shape[0]) for img in (img_l, img_h)]
-        small = [(max(16, round(w * shrink)), max(16, round(h * shrink))) for w, h in sizes]
         img_l, img_h = (
-            cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-            for img, size in zip((img_l, img_h), small, strict=True)
+            _small_grey(inputs[i], size) for i, size in zip((pg.low, pg.high), small, strict=True)
         )
+    else:
+        img_l, img_h = to_grey(rgb_l), to_grey(rgb_h)
     try:
         result = align(img_l, img_h, ratio, model=model, feature_pixels=feature_pixels)
     except AlignError as exc:
@@ -222,6 +226,14 @@ def _align(
         )
         result = dataclasses.replace(result, h_to_l=h_to_l)
     pg.alignment = result
+
+
+def _small_grey(frame: FrameInputs, size: tuple[int, int]) -> np.ndarray:
+    """The frame's linear green area-averaged to `size`, kept: each frame sits in two pairs."""
+    cached = frame.small_grey
+    if cached is None or (cached.shape[1], cached.shape[0]) != size:
+        cached = frame.small_grey = shrink_linear(np.ascontiguousarray(frame.rgb[..., 1]), size)
+    return cached
 
 
 def _flow_pass(
