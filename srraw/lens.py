@@ -87,7 +87,9 @@ class Distortion:
         rd = np.asarray(rd, dtype=np.float64)
         if self.is_identity:
             return rd.copy()
-        ru = rd.copy()
+        # One fixed-point step first (r_u = r_d / P(r_d)): Newton then needs 2-3 steps, not 6-8.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ru = np.where(np.abs(self.factor(rd)) > 0.1, rd / self.factor(rd), rd)
         for _ in range(iterations):
             step = (ru * self.factor(ru) - rd) / np.maximum(self.slope(ru), 1e-6)
             ru -= step

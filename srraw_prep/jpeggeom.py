@@ -21,7 +21,7 @@ from srraw.lens import N_TERMS, Distortion, LensGeometry, Normalisation
 from srraw.raw import RawFrame
 from srraw_prep.geometry import scaling, translation
 from srraw_prep.residual import AlignedPair, flow_field
-from srraw_prep.warp import dense_map, sample
+from srraw_prep.warp import Pyramid, dense_map, sample, sampling_step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _fit(
 def _matches(
     green: np.ndarray,
     k: int,
-    jpeg_green: np.ndarray,
+    jpeg_green: np.ndarray | Pyramid,
     predict,
     max_points: int = 4000,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -98,15 +98,11 @@ def _matches(
     # Grid pixel g covers half-resolution pixels [k g, k g + k): mosaic p = 2 k g + k - 0.5.
     grid_to_mosaic = translation(k - 0.5, k - 0.5) @ scaling(2 * k)
     at = dense_map(predict, (w, h), grid_to_mosaic)
-    # The JPEG box-averaged to the grid's spacing (as `small` is), in linear light.
-    warped = sample(jpeg_green, at, linear=True, interpolation=cv2.INTER_LINEAR)
+    # The JPEG low-passed to the grid's spacing (`small` is a box of it), in linear light.
+    sigma = 0.4 * math.sqrt(max(sampling_step(at) ** 2 - 1.0, 0.0))
+    warped = sample(jpeg_green, at, sigma=sigma, linear=True, interpolation=cv2.INTER_LINEAR)
     valid = cv2.erode((warped >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    pair = AlignedPair(
-        low=np.repeat(np.clip(warped, 0, 1)[..., None], 3, axis=2),
-        high=np.repeat(small[..., None], 3, axis=2),
-        valid=valid,
-        grid_to_h=np.eye(3),
-    )
+    pair = AlignedPair(np.clip(warped, 0, 1), small.astype(np.float32), valid, np.eye(3))
     flow = flow_field(pair)
     gy, gx = np.nonzero(flow.good)
     if len(gx) == 0:
@@ -121,18 +117,19 @@ def _matches(
 
 
 def measure_jpeg_geometry(
-    rgb: np.ndarray,
+    jpeg_green: np.ndarray | Pyramid,
     green: np.ndarray,
     norm: Normalisation,
     prior: Distortion | None,
     expect_corrected: bool | None = None,
     max_pixels: int = 300_000,
 ) -> JpegGeometry:
-    """Fit both JPEG models to this frame's JPEG and RAW green; keep the one that explains it."""
-    jpeg_green = rgb[..., 1]
-    c_jpeg = np.array([(rgb.shape[1] - 1) / 2, (rgb.shape[0] - 1) / 2])
+    """Fit both JPEG models to this frame's JPEG green (uint8 sRGB, or its Pyramid) and RAW
+    green; keep the one that explains it."""
+    shape = jpeg_green.shape
+    c_jpeg = np.array([(shape[1] - 1) / 2, (shape[0] - 1) / 2])
     k = max(1, round(math.sqrt(green.size / max_pixels)))
-    s0 = rgb.shape[1] / norm.width
+    s0 = shape[1] / norm.width
     jpeg_per_grid = 2 * k * s0
     model = prior.model if prior is not None else "ptlens"
     start_terms = np.array(prior.terms if prior is not None else (0.0,) * N_TERMS[model])

@@ -121,6 +121,7 @@ PRIOR_ABSOLUTE_SIGMA = 0.002
 NO_PRIOR_SIGMA = 0.1
 POINT_SIGMA_PX = 0.3  # flow noise per match, ideal px: puts data and prior on one scale
 HUBER_PX = 1.0
+CONVERGED = 1e-6  # relative decrease of the robust cost below which the fit stops
 
 
 def _pose_params(m: np.ndarray) -> np.ndarray:
@@ -226,10 +227,25 @@ def fit_sequence(
             parts.append((vec[sl] - prior) / sigma)
         return np.concatenate(parts)
 
+    # A frame whose lens is not refined keeps its ideal points: undistorting them once is enough.
+    fixed: dict[tuple[int, str], np.ndarray] = {}
+    for k, m in enumerate(matches):
+        for side, index, points in (("l", m.low, m.points_l), ("h", m.high, m.points_h)):
+            if index not in layout.terms:
+                fixed[(k, side)] = frames[index].jpeg_to_ideal(points)
+
+    def ideal_points(k: int, m: Matches) -> tuple[np.ndarray, np.ndarray]:
+        u_l = fixed.get((k, "l"))
+        u_h = fixed.get((k, "h"))
+        if u_l is None:
+            u_l = frames[m.low].jpeg_to_ideal(m.points_l)
+        if u_h is None:
+            u_h = frames[m.high].jpeg_to_ideal(m.points_h)
+        return u_l, u_h
+
     def evaluate(vec: np.ndarray) -> tuple[np.ndarray, list, list]:
         layout.unpack(vec, frames)
-        lenses = {i: f.lens for i, f in frames.items()}
-        ideals = [_ideal_points(frames, m, lenses) for m in matches]
+        ideals = [ideal_points(k, m) for k, m in enumerate(matches)]
         data = [
             _residual(u_l, u_h, frames[m.low].pose, frames[m.high].pose)
             for m, (u_l, u_h) in zip(matches, ideals, strict=True)
@@ -310,7 +326,8 @@ def fit_sequence(
                 break
             lam *= 4
         layout.unpack(x, frames)
-        if not improved or np.max(np.abs(step)) < 1e-9:
+        # Converged: a relative cost change this small moves no map by a measurable amount.
+        if not improved or cost - float(r_new @ r_new) < CONVERGED * cost:
             break
     _, _, data = evaluate(x)
     errors = np.concatenate([np.hypot(d[0::2], d[1::2]) for d in data])

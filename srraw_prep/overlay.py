@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from srraw_prep.geometry import affine3, scaling, translation
-from srraw_prep.warp import dense_map, sample
+from srraw_prep.warp import dense_map, sample, sampling_step
 
 
 def checkerboard(
@@ -28,7 +28,8 @@ def checkerboard(
         matrix = affine3(h_to_l)
         h_to_l = lambda pts: pts @ matrix[:2, :2].T + matrix[:2, 2]  # noqa: E731
     at = dense_map(h_to_l, (width, height), thumb_to_h)
-    low = sample(rgb_l, at, interpolation=cv2.INTER_LINEAR, border=0.0)
+    sigma = 0.4 * max(1.0, sampling_step(at))
+    low = sample(rgb_l, at, sigma=sigma, interpolation=cv2.INTER_LINEAR, border=0.0)
     ys, xs = np.mgrid[0:height, 0:width]
     tile = max(1, width // tiles)
     mask = ((xs // tile + ys // tile) % 2).astype(bool)

@@ -16,7 +16,7 @@ import numpy as np
 
 from srraw.isp import srgb_encode
 from srraw_prep.geometry import affine3, centre_scale, scaling, translation
-from srraw_prep.warp import dense_map, sample, sampling_step, shrink_linear
+from srraw_prep.warp import Pyramid, dense_map, sample, sampling_step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,13 +24,12 @@ class Residual:
     median_px: float  # in target (H) pixels
     p95_px: float
     valid_fraction: float
-    gain: tuple[float, float, float]  # per channel, aligned L -> H, in linear light
-    fit_rmse: float  # 8-bit sRGB DN
 
 
 @dataclasses.dataclass(frozen=True)
 class AlignedPair:
-    """RGB-L warped onto a grid of RGB-H, both float32 linear RGB in [0, 1]; grid_to_h maps the grid."""
+    """RGB-L's green warped onto a grid of RGB-H, and RGB-H's green on it: float32 linear light
+    in [0, 1]; grid_to_h maps the grid to H. Green: what the flow and the correlation read."""
 
     low: np.ndarray
     high: np.ndarray
@@ -38,49 +37,94 @@ class AlignedPair:
     grid_to_h: np.ndarray
 
 
-def aligned_pair(
-    rgb_l: np.ndarray,
-    rgb_h: np.ndarray,
-    h_to_l: np.ndarray | Callable[[np.ndarray], np.ndarray],
-    max_pixels: int = 1_500_000,
-    oversample: float = 1.0,
-) -> AlignedPair:
-    """Warp RGB-L onto (a reduced copy of) RGB-H's grid and blur H to L's bandwidth.
+PointMap = np.ndarray | Callable[[np.ndarray], np.ndarray]
 
-    `h_to_l` maps JPEG-H pixels to JPEG-L pixels: a 3x3 matrix, or a function of (..., 2)
-    points for a non-rigid (lens-aware) map. The grid has `oversample` pixels per L pixel at
-    most: finer only measures L's blur.
+
+def _point_map(h_to_l: PointMap) -> Callable[[np.ndarray], np.ndarray]:
+    if callable(h_to_l):
+        return h_to_l
+    matrix = affine3(h_to_l)
+    return lambda pts: pts @ matrix[:2, :2].T + matrix[:2, 2]
+
+
+def _onto_grid(
+    img_l: np.ndarray | Pyramid,
+    img_h: np.ndarray | Pyramid,
+    h_to_l: PointMap,
+    max_pixels: int,
+    oversample: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(L on the grid, H on the grid, grid_to_h) for uint8 sRGB images (grey or RGB) or the
+    Pyramids of grey ones.
+
+    The grid is a reduced copy of H's with `oversample` pixels per L pixel at most (finer only
+    measures L's blur). Both are resampled in linear light (see align.to_grey), each low-passed
+    to the grid's sampling (0.45 grid px, as align.resample), and H blurred to L's bandwidth
+    where L is the coarser: resolution difference is not read as motion.
     """
-    hh, hw = rgb_h.shape[:2]
-    if not callable(h_to_l):
-        matrix = affine3(h_to_l)
-        h_to_l = lambda pts: pts @ matrix[:2, :2].T + matrix[:2, 2]  # noqa: E731
+    h_to_l = _point_map(h_to_l)
+    hh, hw = img_h.shape[:2]
     l_per_h = centre_scale(h_to_l, (hw, hh))
     shrink = min(1.0, math.sqrt(max_pixels / (hh * hw)), oversample * l_per_h)
     size = (max(8, round(hw * shrink)), max(8, round(hh * shrink)))
     grid_to_h = (
         translation(-0.5, -0.5) @ scaling(hw / size[0], hh / size[1]) @ translation(0.5, 0.5)
     )
-    # Resampled in linear light (see align.to_grey), only the part of L the grid sees; encoded
-    # again only for the flow.
-    at = dense_map(h_to_l, size, grid_to_h)
-    low = sample(rgb_l, at, linear=True)
-    footprint = 1.0 / sampling_step(at)  # grid pixels per L pixel
-    valid = low[..., 0] >= 0
-    valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    low = np.clip(low, 0, 1)
-    # The grid is a uniform scaling of H: an area average is the exact low-pass.
-    high = shrink_linear(rgb_h, size)
-    # One L pixel spans `footprint` grid pixels: blur H to match (box ~ Gaussian of 0.4 width).
-    sigma = 0.4 * math.sqrt(max(footprint**2 - 1.0, 0.0))
-    if sigma > 0.1:
-        high = cv2.GaussianBlur(high, (0, 0), sigma)
-    return AlignedPair(low, high, valid, grid_to_h)
+    at_l = dense_map(h_to_l, size, grid_to_h)
+    step = sampling_step(at_l)  # L pixels per grid pixel
+    low = sample(img_l, at_l, sigma=0.45 * step if step > 1 else 0.0, linear=True)
+    # One L pixel spans 1 / step grid pixels: blur H to match (box ~ Gaussian of 0.4 width).
+    footprint_sigma = 0.4 * math.sqrt(max(1.0 / step**2 - 1.0, 0.0))  # grid px
+    alias_sigma = 0.45 if shrink < 1 else 0.0
+    at_h = dense_map(lambda pts: pts, size, grid_to_h)
+    high = sample(
+        img_h,
+        at_h,
+        sigma=math.hypot(alias_sigma, footprint_sigma) / shrink,
+        linear=True,
+        interpolation=cv2.INTER_LINEAR,
+        border=0.0,
+    )
+    return low, high, grid_to_h
 
 
-def _grey_u8(rgb: np.ndarray) -> np.ndarray:
+def aligned_pair(
+    green_l: np.ndarray | Pyramid,
+    green_h: np.ndarray | Pyramid,
+    h_to_l: PointMap,
+    max_pixels: int = 1_500_000,
+    oversample: float = 1.0,
+) -> AlignedPair:
+    """RGB-L's green (uint8 sRGB, or its Pyramid) warped onto (a reduced copy of) RGB-H's
+    grid, H's green on it.
+
+    `h_to_l` maps JPEG-H pixels to JPEG-L pixels: a 3x3 matrix, or a function of (..., 2)
+    points for a non-rigid (lens-aware) map.
+    """
+    low, high, grid_to_h = _onto_grid(green_l, green_h, h_to_l, max_pixels, oversample)
+    valid = cv2.erode((low >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    return AlignedPair(np.clip(low, 0, 1), high, valid, grid_to_h)
+
+
+def colour_fit(
+    rgb_l: np.ndarray, rgb_h: np.ndarray, h_to_l: PointMap, max_pixels: int = 200_000
+) -> tuple[tuple[float, float, float], float]:
+    """Least-squares gain per channel taking aligned L to H (linear light), and its RMSE in
+    8-bit sRGB DN; on a grid of `max_pixels` at most (the fit has plenty there)."""
+    low, high, _ = _onto_grid(rgb_l, rgb_h, h_to_l, max_pixels, 1.0)
+    valid = cv2.erode((low[..., 0] >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    low, high = np.clip(low[valid], 0, 1), high[valid]
+    if len(low) == 0:
+        return (float("nan"),) * 3, float("nan")
+    gain = (low * high).sum(axis=0) / np.maximum((low * low).sum(axis=0), 1e-12)
+    fitted = srgb_encode(np.clip(low * gain, 0, 1)) * 255
+    rmse = float(np.sqrt(np.mean((fitted - srgb_encode(high) * 255) ** 2)))
+    return tuple(float(g) for g in gain), rmse
+
+
+def _grey_u8(green: np.ndarray) -> np.ndarray:
     """sRGB-encoded green as uint8: the flow's input (perceptual steps, least aliasing)."""
-    return np.clip(srgb_encode(rgb[..., 1]) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(srgb_encode(green) * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -116,9 +160,7 @@ class Flow:
 
 def flow_field(pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5) -> Flow:
     a = _grey_u8(pair.high)
-    # Green only: the flow's input (see _grey_u8).
-    green = _match_shading(pair.low[..., 1], pair.high[..., 1], pair.valid)
-    b = np.clip(srgb_encode(green) * 255 + 0.5, 0, 255).astype(np.uint8)
+    b = _grey_u8(_match_shading(pair.low, pair.high, pair.valid))
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     forward = dis.calc(a, b, None)
     backward = dis.calc(b, a, None)
@@ -153,11 +195,6 @@ def flow_matches(
     return points_h, h_to_l(moved @ m[:2, :2].T + m[:2, 2])
 
 
-def residual(pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5) -> Residual:
-    """Residual motion statistics (target pixels) and a per-channel gain fit."""
-    return residual_of(pair, flow_field(pair, texture, fb_tolerance))
-
-
 def residual_of(pair: AlignedPair, flow: Flow) -> Residual:
     magnitude = np.linalg.norm(flow.flow, axis=2)
     good = flow.good
@@ -167,27 +204,13 @@ def residual_of(pair: AlignedPair, flow: Flow) -> Residual:
         p95 = float(np.percentile(magnitude[good], 95)) * to_h
     else:
         median = p95 = float("nan")
-    gain, rmse = _gain_fit(pair)
-    return Residual(median, p95, float(good.mean()), gain, rmse)
-
-
-def _gain_fit(pair: AlignedPair) -> tuple[tuple[float, float, float], float]:
-    """Least-squares gain per channel taking aligned L to H, and its RMSE in 8-bit DN."""
-    # Every other grid pixel in each direction: the fit has millions of pixels, it needs fewer.
-    valid = pair.valid[::2, ::2]
-    low, high = pair.low[::2, ::2][valid], pair.high[::2, ::2][valid]
-    if len(low) == 0:
-        return (float("nan"),) * 3, float("nan")
-    gain = (low * high).sum(axis=0) / np.maximum((low * low).sum(axis=0), 1e-12)
-    fitted = srgb_encode(np.clip(low * gain, 0, 1)) * 255
-    rmse = float(np.sqrt(np.mean((fitted - srgb_encode(high) * 255) ** 2)))
-    return tuple(float(g) for g in gain), rmse
+    return Residual(median, p95, float(good.mean()))
 
 
 def correlation(pair: AlignedPair) -> float:
     """Zero-mean normalised correlation of the aligned pair's green (ECC's rho), where valid."""
-    a = pair.high[..., 1][pair.valid].astype(np.float64)
-    b = pair.low[..., 1][pair.valid].astype(np.float64)
+    a = pair.high[pair.valid].astype(np.float64)
+    b = pair.low[pair.valid].astype(np.float64)
     if a.size < 16:
         return float("nan")
     a -= a.mean()

@@ -36,7 +36,7 @@ from srraw_prep.lensfit import (
     relative_pose,
 )
 from srraw_prep.residual import AlignedPair, Flow, aligned_pair, flow_field, flow_matches
-from srraw_prep.warp import shrink_linear
+from srraw_prep.warp import Pyramid
 
 # Flow grid pixels per L pixel: finer than L so that the flow has samples enough where H covers
 # only a small part of L (an 8X pair sees 1/64 of it).
@@ -57,7 +57,10 @@ class FrameInputs:
     body: str | None
     lens_model: str | None
     makernote: str | None = None  # 'on' / 'off' / None
-    small_grey: np.ndarray | None = None  # the chain's shrunk copy (see _small_grey)
+    pyramid: Pyramid = dataclasses.field(init=False)  # the JPEG's green, read by every pair
+
+    def __post_init__(self) -> None:
+        self.pyramid = Pyramid(self.rgb[..., 1])
 
 
 @dataclasses.dataclass
@@ -125,7 +128,7 @@ def frame_models(
             prior = None
         start = prior or Distortion("ptlens", (0.0,) * N_TERMS["ptlens"])
         expect = {"on": True, "off": False}.get(f.makernote or "")
-        geometry = measure_jpeg_geometry(f.rgb, f.green, norm, prior, expect)
+        geometry = measure_jpeg_geometry(f.pyramid, f.green, norm, prior, expect)
         model = FrameModel(
             index=f.index,
             raw_size=f.raw_size,
@@ -209,7 +212,7 @@ def _align(
     small = [(max(16, round(w * shrink)), max(16, round(h * shrink))) for w, h in sizes]
     if shrink < 1.0:
         img_l, img_h = (
-            _small_grey(inputs[i], size) for i, size in zip((pg.low, pg.high), small, strict=True)
+            inputs[i].pyramid.shrunk(size) for i, size in zip((pg.low, pg.high), small, strict=True)
         )
     else:
         img_l, img_h = to_grey(rgb_l), to_grey(rgb_h)
@@ -228,14 +231,6 @@ def _align(
     pg.alignment = result
 
 
-def _small_grey(frame: FrameInputs, size: tuple[int, int]) -> np.ndarray:
-    """The frame's linear green area-averaged to `size`, kept: each frame sits in two pairs."""
-    cached = frame.small_grey
-    if cached is None or (cached.shape[1], cached.shape[0]) != size:
-        cached = frame.small_grey = shrink_linear(np.ascontiguousarray(frame.rgb[..., 1]), size)
-    return cached
-
-
 def _flow_pass(
     frames: dict[int, FrameModel],
     inputs: dict[int, FrameInputs],
@@ -249,7 +244,7 @@ def _flow_pass(
         return jpeg_h_to_jpeg_l(low, high, points)
 
     pg.pair = aligned_pair(
-        inputs[pg.low].rgb, inputs[pg.high].rgb, h_to_l, max_pixels, oversample=oversample
+        inputs[pg.low].pyramid, inputs[pg.high].pyramid, h_to_l, max_pixels, oversample=oversample
     )
     pg.flow = flow_field(pg.pair)
     points_h, points_l = flow_matches(pg.pair, pg.flow, h_to_l, max_points=1500)

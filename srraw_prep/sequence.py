@@ -27,7 +27,7 @@ from srraw_prep.geometry import Similarity, centre_zoom
 from srraw_prep.jpeggeom import raw_green
 from srraw_prep.lensfit import jpeg_h_to_jpeg_l, jpeg_h_to_raw_l
 from srraw_prep.overlay import checkerboard
-from srraw_prep.residual import correlation, residual_of
+from srraw_prep.residual import colour_fit, correlation, residual_of
 from srraw_prep.seqgeom import FrameInputs, SequenceGeometry, measured_scale, sequence_geometry
 
 
@@ -296,6 +296,10 @@ def pair_row(
     errors = geometry.errors(low.index, high.index)
     evidence = error_evidence(models, pg.matches)
     res = residual_of(pg.pair, pg.flow)
+    with clock.time("colour"):
+        gain, fit_rmse = colour_fit(
+            low.rgb, high.rgb, lambda pts: jpeg_h_to_jpeg_l(model_l, model_h, pts)
+        )
     rho = correlation(pg.pair)
     row |= {
         "measured_scale": measured,
@@ -313,8 +317,8 @@ def pair_row(
         "residual_median_px": _finite(float(np.median(errors))) if len(errors) >= 50 else None,
         "residual_p95_px": _finite(float(np.percentile(errors, 95))) if len(errors) >= 50 else None,
         "residual_valid_fraction": res.valid_fraction,
-        "color_gain": list(res.gain) if all(map(math.isfinite, res.gain)) else None,
-        "color_fit_rmse": _finite(res.fit_rmse),
+        "color_gain": list(gain) if all(map(math.isfinite, gain)) else None,
+        "color_fit_rmse": _finite(fit_rmse),
         "error_estimate_px": _finite(evidence.estimate_px),
         "error_local_px": _finite(evidence.local_px),
         "error_lever_px": _finite(evidence.lever_px),

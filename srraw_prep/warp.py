@@ -3,11 +3,12 @@
 A 12 MP frame is large: decoding it to linear light whole, or blurring it whole, per pair, is
 what made prep slow. Here the map is evaluated exactly on a lattice and bilinearly between
 (lens and pose maps are smooth), the source is cropped to the map's reach, decoded there, and
-box-averaged first where the map samples it sparsely (no aliasing, and less to resample).
+low-passed at a reduced size where the low-pass is wide.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import cv2
@@ -16,6 +17,43 @@ import numpy as np
 from srraw.isp import srgb_decode_u8
 
 LATTICE_STEP = 8  # grid pixels between exact evaluations; must divide 32 (remap's weights)
+MAX_LEVEL = 5
+
+
+class Pyramid:
+    """A uint8 sRGB image and its linear-light copies at 1/2, 1/4, ... (exact 2 x 2 area
+    averages), each built when first asked for and kept: a frame sits in several pairs and is
+    read at similar scales by each."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = np.ascontiguousarray(image)
+        self._levels: dict[int, np.ndarray] = {}
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.image.shape
+
+    def level(self, n: int) -> np.ndarray:
+        """Level n >= 1: float32 linear light, pixel x covering source pixels [2^n x, 2^n x + 2^n)."""
+        if n not in self._levels:
+            finer = srgb_decode_u8(self.image) if n == 1 else self.level(n - 1)
+            h, w = finer.shape[0] // 2, finer.shape[1] // 2
+            self._levels[n] = cv2.resize(
+                finer[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA
+            )
+        return self._levels[n]
+
+    def shrunk(self, size: tuple[int, int]) -> np.ndarray:
+        """Linear light area-averaged to `size` (w, h), from the nearest level above it."""
+        n = 0
+        while (
+            n < MAX_LEVEL
+            and (self.shape[1] >> (n + 1)) >= size[0]
+            and (self.shape[0] >> (n + 1)) >= size[1]
+        ):
+            n += 1
+        source = srgb_decode_u8(self.image) if n == 0 else self.level(n)
+        return cv2.resize(source, size, interpolation=cv2.INTER_AREA)
 
 
 def dense_map(
@@ -45,31 +83,48 @@ def dense_map(
 def sampling_step(at: np.ndarray) -> float:
     """Source pixels between neighbouring grid pixels at the grid's centre."""
     h, w = at.shape[:2]
-    y, x = h // 2, min(w // 2, w - 2)
     if w < 2:
         return 1.0
+    y, x = h // 2, min(w // 2, w - 2)
     return float(np.linalg.norm(at[y, x + 1] - at[y, x]))
 
 
 def sample(
-    image: np.ndarray,
+    image: np.ndarray | Pyramid,
     at: np.ndarray,
     *,
+    sigma: float = 0.0,
     linear: bool = False,
     interpolation: int = cv2.INTER_CUBIC,
     border: float = -1.0,
 ) -> np.ndarray:
-    """`image` read at the source points `at` ((h, w, 2) float32), outside it `border`.
+    """`image` low-passed by a Gaussian of `sigma` source pixels, read at the source points
+    `at` ((h, w, 2) float32); outside the image, `border`.
 
     Only the bounding box of `at` is read (decoded from uint8 sRGB to float32 linear light when
-    `linear`); where neighbouring grid pixels lie 2 or more source pixels apart the crop is
-    box-averaged by that integer factor first.
+    `linear`; a Pyramid is always read in linear light, from its coarsest level that the
+    low-pass allows). The box is taken from every LATTICE_STEP-th point and the edges (exact
+    for a dense_map). A wide low-pass is mostly done by box-averaging by an integer factor (a small
+    share of the variance, so the shape stays Gaussian), the rest at the reduced size.
     """
+    if isinstance(image, Pyramid):
+        # The coarsest level whose box (variance (4^n - 1) / 12) leaves the Gaussian its share.
+        n = 0
+        while n < MAX_LEVEL and 2 ** (n + 1) <= 2 * sigma and min(image.shape[:2]) >> (n + 1) >= 16:
+            n += 1
+        if n == 0:
+            image, linear = image.image, True
+        else:
+            scale = 2.0**n
+            at = (at + np.float32(0.5)) / np.float32(scale) - np.float32(0.5)
+            sigma = math.sqrt(max(sigma**2 - (scale**2 - 1) / 12, 0.0)) / scale
+            image, linear = image.level(n), False
     ih, iw = image.shape[:2]
-    finite = at[np.isfinite(at).all(axis=-1)]
-    factor = int(sampling_step(at))
-    factor = factor if factor >= 2 else 1
-    margin = 4 * factor  # cubic reads 2 pixels either side
+    finite = at[::LATTICE_STEP, ::LATTICE_STEP].reshape(-1, 2)
+    finite = np.concatenate([finite, at[-1, :].reshape(-1, 2), at[:, -1].reshape(-1, 2)])
+    finite = finite[np.isfinite(finite).all(axis=-1)]
+    factor = int(sigma) if sigma >= 2 else 1
+    margin = int(4 * factor + 3 * sigma) + 2  # cubic reads 2 pixels either side; the blur 3 sigma
     if len(finite) == 0:
         x0 = y0 = 0
         x1, y1 = min(iw, 1), min(ih, 1)
@@ -81,12 +136,16 @@ def sample(
     w, h = (x1 - x0) // factor * factor, (y1 - y0) // factor * factor
     if w == 0 or h == 0:
         factor, w, h = 1, x1 - x0, y1 - y0
-    crop = image[y0 : y0 + h, x0 : x0 + w]
-    crop = srgb_decode_u8(np.ascontiguousarray(crop)) if linear else crop
+    crop = np.ascontiguousarray(image[y0 : y0 + h, x0 : x0 + w])
+    crop = srgb_decode_u8(crop) if linear else crop
     if crop.dtype == np.float64:
         crop = crop.astype(np.float32)
     if factor > 1:
         crop = cv2.resize(crop, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    # A box of f pixels has variance (f^2 - 1) / 12; the Gaussian adds what is left.
+    rest = math.sqrt(max(sigma**2 - (factor**2 - 1) / 12, 0.0)) / factor
+    if rest > 0.1:
+        crop = cv2.GaussianBlur(crop, (0, 0), rest)
     # Crop pixel x holds source pixels [x0 + f x, x0 + f x + f): its centre x0 + f x + (f-1)/2.
     shift = np.array([x0 + (factor - 1) / 2, y0 + (factor - 1) / 2], dtype=np.float32)
     local = (at - shift) / np.float32(factor)
@@ -99,8 +158,3 @@ def sample(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=value,
     )
-
-
-def shrink_linear(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A uint8 sRGB image area-averaged in linear light to `size` (w, h): float32 [0, 1]."""
-    return cv2.resize(srgb_decode_u8(image), size, interpolation=cv2.INTER_AREA)
