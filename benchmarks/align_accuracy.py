@@ -16,7 +16,8 @@ whose true max error exceeds 2 px and the false-flag rate on pairs under 1 px.
 
 With --pair-fit both, prep runs twice on the same files, once with the sequence's joint fit and
 once with each pair fitted alone (PrepConfig.pair_fit, srraw_prep/pairwise.py), and the two are
-printed side by side per scene kind and zoom with their per-pair difference.
+printed side by side per scene kind and zoom with their per-pair difference, beside choosing per
+pair the map whose error_estimate_px is lower (a choice by evidence prep has).
 
 Run:  .venv/bin/python benchmarks/align_accuracy.py --scenes 4 --size 960x640
       .venv/bin/python benchmarks/align_accuracy.py --scenes 8 --scene-kind mixed --geometry raw
@@ -97,7 +98,7 @@ def grey(path: Path) -> np.ndarray:
 
 def evaluate(data: Path, manifests: Path) -> dict[int, dict[str, list]]:
     """Per zoom: lists of per-pair dense errors for prep, the similarity floor, the paper, and
-    each pair's (sequence, frame L, frame H) and scene kind."""
+    each pair's (sequence, frame L, frame H), scene kind and prep's error_estimate_px."""
     pairs = read_manifest_df(manifests / "pairs.parquet", "pairs")
     out: dict[int, dict[str, list]] = {}
     for row in pairs.itertuples():
@@ -105,13 +106,15 @@ def evaluate(data: Path, manifests: Path) -> dict[int, dict[str, list]]:
             continue
         got = out.setdefault(
             int(row.zoom),
-            {"prep": [], "floor": [], "paper": [], "failed": [], "pair": [], "kind": []},
+            {"prep": [], "floor": [], "paper": [], "failed": [], "pair": [], "kind": [], "est": []},
         )
         folder = data / row.sequence
         truth = load_truth(folder)
         low, high = int(row.frame_l), int(row.frame_h)
         got["pair"].append((row.sequence, low, high))
         got["kind"].append(truth.get("scene_kind", "normal"))
+        estimate = getattr(row, "error_estimate_px", None)
+        got["est"].append(float("inf") if estimate is None or estimate != estimate else estimate)
         img_h = grey(folder / f"{high:05d}.JPG")
         size_h = (img_h.shape[1], img_h.shape[0])
         pts = lattice(size_h)
@@ -173,20 +176,28 @@ def calibration(data: Path, manifests: Path) -> None:
 
 
 def compare(joint: dict[int, dict[str, list]], pairwise: dict[int, dict[str, list]]) -> None:
-    """The two fits side by side per scene kind and zoom, and their per-pair difference."""
-    rows = []  # (kind, zoom, joint error, pairwise error), one per pair both manifests hold
+    """The two fits side by side per scene kind and zoom, their per-pair difference, and a
+    choice per pair by evidence prep has: the map with the lower error_estimate_px."""
+    rows = []  # (kind, zoom, joint error, pairwise error, chosen error), one per pair
     for zoom, got in joint.items():
-        theirs = pairwise.get(zoom, {"pair": [], "prep": []})
-        other = dict(zip(theirs["pair"], theirs["prep"], strict=True))
-        for pair, kind, err in zip(got["pair"], got["kind"], got["prep"], strict=True):
+        theirs = pairwise.get(zoom, {"pair": [], "prep": [], "est": []})
+        other = {
+            pair: (err, est)
+            for pair, err, est in zip(theirs["pair"], theirs["prep"], theirs["est"], strict=True)
+        }
+        for pair, kind, err, est in zip(
+            got["pair"], got["kind"], got["prep"], got["est"], strict=True
+        ):
             if pair in other:
-                rows.append((kind, zoom, err, other[pair]))
+                err_p, est_p = other[pair]
+                rows.append((kind, zoom, err, err_p, err_p if est_p < est else err))
     print("  joint vs pairwise fit, dense true error per pair (failed pairs count as inf):")
     for kind, zoom in [*sorted({(k, z) for k, z, *_ in rows}), ("all", 0)]:
         sel = [r for r in rows if kind == "all" or (r[0], r[1]) == (kind, zoom)]
         name = "all kinds, all zooms" if kind == "all" else f"{kind} {zoom}X"
         print(f"  {name:<20} joint    : {stats([r[2] for r in sel])}")
         print(f"  {name:<20} pairwise : {stats([r[3] for r in sel])}")
+        print(f"  {name:<20} lower est: {stats([r[4] for r in sel])}")
         diff = np.array([r[3] - r[2] for r in sel if np.isfinite(r[2]) and np.isfinite(r[3])])
         if len(diff) == 0:
             print(f"  {name:<20} pairwise - joint: no pair both fits aligned")
