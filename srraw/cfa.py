@@ -51,7 +51,8 @@ def channel_index_map(cfa: str) -> np.ndarray:
     return index
 
 
-def _levels(black: float | Sequence[float], white: float) -> tuple[np.ndarray, np.ndarray]:
+def levels(black: float | Sequence[float], white: float) -> tuple[np.ndarray, np.ndarray]:
+    """(black, white - black) per channel in R, G1, B, G2 order, float32."""
     black_arr = np.broadcast_to(np.asarray(black, dtype=np.float64), (4,)).astype(np.float32)
     scale = (np.float32(white) - black_arr).astype(np.float32)
     if np.any(scale <= 0):
@@ -75,7 +76,7 @@ def pack(
     if mosaic.ndim != 2:
         raise ValueError(f"mosaic must be 2-D, got shape {mosaic.shape}")
     height, width = mosaic.shape[0] // 2 * 2, mosaic.shape[1] // 2 * 2
-    black_arr, scale = _levels(black, white)
+    black_arr, scale = levels(black, white)
     packed = np.empty((height // 2, width // 2, 4), dtype=np.float32)
     for channel, (row, col) in enumerate(channel_offsets(cfa)):
         plane = mosaic[row:height:2, col:width:2].astype(np.float32)
@@ -94,7 +95,7 @@ def unpack(
     """Inverse of `pack`: (H/2, W/2, 4) -> uint16 mosaic (H, W), rounded and clipped to uint16."""
     if packed.ndim != 3 or packed.shape[2] != 4:
         raise ValueError(f"packed must be (H/2, W/2, 4), got shape {packed.shape}")
-    black_arr, scale = _levels(black, white)
+    black_arr, scale = levels(black, white)
     half_h, half_w, _ = packed.shape
     mosaic = np.empty((half_h * 2, half_w * 2), dtype=np.uint16)
     for channel, (row, col) in enumerate(channel_offsets(cfa)):

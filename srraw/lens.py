@@ -82,6 +82,18 @@ class Distortion:
             return 1 + (3 * k1 + 5 * k2 * r2) * r2
         return np.ones_like(r)
 
+    def term_gradient(self, r: np.ndarray) -> np.ndarray:
+        """dP/d(term) at ideal radius r, one row per term: shape (K, ...)."""
+        r = np.asarray(r, dtype=np.float64)
+        if self.model == "ptlens":
+            return np.stack([r**3 - 1, r**2 - 1, r - 1])
+        if self.model == "poly3":
+            return (r * r - 1)[None]
+        if self.model == "poly5":
+            r2 = r * r
+            return np.stack([r2, r2 * r2])
+        return np.zeros((0, *r.shape))
+
     def inverse_radius(self, rd: np.ndarray, iterations: int = 8) -> np.ndarray:
         """The ideal radius r_u whose real radius is rd (Newton, from r_u = rd)."""
         rd = np.asarray(rd, dtype=np.float64)
@@ -148,6 +160,27 @@ class LensGeometry:
     def undistort(self, points: np.ndarray) -> np.ndarray:
         """Real pixel coordinates (..., 2) -> ideal."""
         return self._radial(points, inverse=True)
+
+    def undistort_with_gradient(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Real pixel coordinates (..., 2) -> (ideal, d ideal / d term of shape (..., 2, K)).
+
+        From r_d = r_u P(r_u; k) held fixed: dr_u/dk = -r_u dP/dk / (d(r_u P)/dr_u); the
+        ideal point moves along its radius by that, times (p - c) / r_d in pixels.
+        """
+        pts = np.asarray(points, dtype=np.float64)
+        cx, cy = self.norm.centre
+        s = self.norm.scale
+        dx, dy = pts[..., 0] - cx, pts[..., 1] - cy
+        rd = np.hypot(dx, dy) * s
+        d = self.distortion
+        ru = d.inverse_radius(rd)
+        dru = -ru * d.term_gradient(ru) / np.maximum(d.slope(ru), 1e-6)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(rd > 0, ru / np.where(rd > 0, rd, 1), 1.0)
+            per = np.where(rd > 0, dru / np.where(rd > 0, rd, 1), 0.0)
+        ideal = np.stack([dx * ratio + cx, dy * ratio + cy], axis=-1)
+        gradient = np.stack([dx * per, dy * per], axis=-1)  # (K, ..., 2)
+        return ideal, np.moveaxis(gradient, 0, -1)
 
     def _radial(self, points: np.ndarray, inverse: bool) -> np.ndarray:
         pts = np.asarray(points, dtype=np.float64)

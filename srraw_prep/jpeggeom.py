@@ -16,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-from srraw.cfa import pack
+from srraw.cfa import channel_offsets, levels
 from srraw.lens import N_TERMS, Distortion, LensGeometry, Normalisation
 from srraw.raw import RawFrame
 from srraw_prep.geometry import scaling, translation
@@ -37,8 +37,16 @@ class JpegGeometry:
 def raw_green(raw: RawFrame) -> np.ndarray:
     """Half-resolution linear green: the mean of the two green sites of each 2x2 cell, whose
     centroid is mosaic pixel (2 x + 0.5, 2 y + 0.5) in every CFA layout."""
-    packed = pack(raw.mosaic, raw.cfa, raw.black_levels, raw.white_level)
-    return np.clip(0.5 * (packed[..., 1] + packed[..., 3]), 0.0, 1.0)
+    mosaic = raw.mosaic
+    h, w = mosaic.shape[0] // 2 * 2, mosaic.shape[1] // 2 * 2
+    green = np.zeros((h // 2, w // 2), dtype=np.float32)
+    offsets = channel_offsets(raw.cfa)
+    black, scale = levels(raw.black_levels, raw.white_level)
+    for channel in (1, 3):  # G1, G2
+        row, col = offsets[channel]
+        site = mosaic[row:h:2, col:w:2].astype(np.float32)
+        green += (site - black[channel]) * np.float32(0.5 / scale[channel])
+    return np.clip(green, 0.0, 1.0, out=green)
 
 
 def _predict(

@@ -53,13 +53,14 @@ class FrameModel:
     def _linear_to_jpeg(self, x: np.ndarray) -> np.ndarray:
         return (x - self.c_raw) * self.jpeg_scale + self.c_jpeg + self.jpeg_offset
 
-    def _jpeg_to_linear(self, q: np.ndarray) -> np.ndarray:
+    def jpeg_to_linear(self, q: np.ndarray) -> np.ndarray:
+        """JPEG pixels -> the RAW grid they share ('raw') or its ideal ('corrected')."""
         return (np.asarray(q, dtype=np.float64) - self.c_jpeg - self.jpeg_offset) / (
             self.jpeg_scale
         ) + self.c_raw
 
     def jpeg_to_ideal(self, q: np.ndarray, lens: LensGeometry | None = None) -> np.ndarray:
-        x = self._jpeg_to_linear(q)
+        x = self.jpeg_to_linear(q)
         if self.jpeg_geometry == "corrected":
             return x
         return (lens or self.lens).undistort(x)
@@ -209,14 +210,7 @@ def fit_sequence(
     matches = [m for m in matches if len(m.points_h) >= 8]
     if not matches or layout.size == 0:
         return FitReport(float("nan"), 0, 0)
-    owner = {}  # parameter index -> (frame, 'pose' | 'terms')
-    for index, sl in layout.pose.items():
-        owner |= {j: (index, "pose") for j in range(sl.start, sl.stop)}
-    for index, sl in layout.terms.items():
-        owner |= {j: (index, "terms") for j in range(sl.start, sl.stop)}
-    touches = {i: [k for k, m in enumerate(matches) if i in (m.low, m.high)] for i in frames}
     offsets = np.cumsum([0] + [2 * len(m.points_h) for m in matches])
-    n_data = int(offsets[-1])
     x = layout.pack(frames)
     sqrt_w = [np.ones(2 * len(m.points_h)) for m in matches]
 
@@ -259,46 +253,51 @@ def fit_sequence(
     def normal_equations(
         vec: np.ndarray, ideals: list, base: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """J^T J and J^T r, accumulated pair by pair: a parameter only touches the pairs of
-        its own frame, and a pose change reuses the ideal points (only lens terms move them).
-        Numerical derivatives; no dense Jacobian over all matches is ever formed."""
-        columns: list[dict[int, np.ndarray]] = [{} for _ in matches]
-        poses = {i: f.pose for i, f in frames.items()}
-        prior_cols = np.zeros((len(base) - n_data, layout.size))
-        for j in range(layout.size):
-            index, kind = owner[j]
-            h = max(abs(vec[j]), 1.0) * 1e-7
-            v = vec.copy()
-            v[j] += h
-            if kind == "pose":
-                pose = dict(poses)
-                pose[index] = _pose_matrix(v[layout.pose[index]])
-                lens = None
-            else:
+        """J^T J and J^T r with the analytic Jacobian, accumulated pair by pair (a pair touches
+        only its two frames' parameters; no Jacobian over all matches is ever formed)."""
+        jtj = np.zeros((layout.size, layout.size))
+        jtr = np.zeros(layout.size)
+        for index, sl in layout.terms.items():
+            prior, sigma = _prior_sigma(frames[index])
+            jtj[sl, sl] += np.diag(1.0 / sigma**2)
+            jtr[sl] += (vec[sl] - prior) / sigma**2
+        for k, m in enumerate(matches):
+            low, high = frames[m.low], frames[m.high]
+            u_l, _ = ideals[k]
+            inv_l = np.linalg.inv(low.pose)
+            v = _apply(inv_l, u_l)  # reference coordinates
+            rel = (high.pose @ inv_l)[:2, :2]
+            n = len(v)
+            cols: list[np.ndarray] = []
+            idx: list[np.ndarray] = []
+            # d(A v)/d(a, b, tx, ty) for a pose [[a, -b, tx], [b, a, ty]]: (N, 2, 4).
+            pose_grad = np.zeros((n, 2, 4))
+            pose_grad[:, 0, 0], pose_grad[:, 1, 0] = v[:, 0], v[:, 1]
+            pose_grad[:, 0, 1], pose_grad[:, 1, 1] = -v[:, 1], v[:, 0]
+            pose_grad[:, 0, 2] = pose_grad[:, 1, 3] = 1.0
+            if m.high in layout.pose:  # r = A_H v - u_H
+                cols.append(pose_grad)
+                idx.append(np.arange(layout.pose[m.high].start, layout.pose[m.high].stop))
+            if m.low in layout.pose:  # v = A_L^-1 u_L: dr = -(A_H A_L^-1) dA_L v
+                cols.append(-np.einsum("ij,njk->nik", rel, pose_grad))
+                idx.append(np.arange(layout.pose[m.low].start, layout.pose[m.low].stop))
+            for index, points, sign in ((m.low, m.points_l, 1.0), (m.high, m.points_h, -1.0)):
+                if index not in layout.terms:
+                    continue
+                frame = frames[index]
+                _, grad = frame.lens.undistort_with_gradient(frame.jpeg_to_linear(points))
+                if index == m.low:
+                    grad = np.einsum("ij,njk->nik", rel, grad)  # through A_H A_L^-1
+                cols.append(sign * grad)
                 sl = layout.terms[index]
-                pose = poses
-                model = frames[index].distortion.model
-                lens = LensGeometry(Distortion(model, tuple(v[sl])), frames[index].norm)
-                prior_cols[:, j] = (prior_part(v) - base[n_data:]) / h
-            for k in touches[index]:
-                m = matches[k]
-                u_l, u_h = ideals[k]
-                if lens is not None:
-                    if m.low == index:
-                        u_l = frames[index].jpeg_to_ideal(m.points_l, lens)
-                    else:
-                        u_h = frames[index].jpeg_to_ideal(m.points_h, lens)
-                d = _residual(u_l, u_h, pose[m.low], pose[m.high]) * sqrt_w[k] / POINT_SIGMA_PX
-                columns[k][j] = (d - base[offsets[k] : offsets[k + 1]]) / h
-        jtj = prior_cols.T @ prior_cols
-        jtr = prior_cols.T @ base[n_data:]
-        for k, cols in enumerate(columns):
+                idx.append(np.arange(sl.start, sl.stop))
             if not cols:
                 continue
-            idx = np.array(sorted(cols))
-            block = np.stack([cols[j] for j in idx], axis=1)
-            jtj[np.ix_(idx, idx)] += block.T @ block
-            jtr[idx] += block.T @ base[offsets[k] : offsets[k + 1]]
+            block = np.concatenate(cols, axis=2).reshape(2 * n, -1)
+            block *= (sqrt_w[k] / POINT_SIGMA_PX)[:, None]
+            at = np.concatenate(idx)
+            jtj[np.ix_(at, at)] += block.T @ block
+            jtr[at] += block.T @ base[offsets[k] : offsets[k + 1]]
         return jtj, jtr
 
     lam = 1e-3

@@ -107,7 +107,7 @@ def aligned_pair(
 
 
 def colour_fit(
-    rgb_l: np.ndarray, rgb_h: np.ndarray, h_to_l: PointMap, max_pixels: int = 200_000
+    rgb_l: np.ndarray, rgb_h: np.ndarray, h_to_l: PointMap, max_pixels: int = 60_000
 ) -> tuple[tuple[float, float, float], float]:
     """Least-squares gain per channel taking aligned L to H (linear light), and its RMSE in
     8-bit sRGB DN; on a grid of `max_pixels` at most (the fit has plenty there)."""

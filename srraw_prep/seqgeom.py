@@ -38,9 +38,6 @@ from srraw_prep.lensfit import (
 from srraw_prep.residual import AlignedPair, Flow, aligned_pair, flow_field, flow_matches
 from srraw_prep.warp import Pyramid
 
-# Flow grid pixels per L pixel: finer than L so that the flow has samples enough where H covers
-# only a small part of L (an 8X pair sees 1/64 of it).
-OVERSAMPLE = 2.0
 CHAIN_PIXELS = 120_000  # neighbouring focal lengths: the similarity start, on shrunk copies
 
 
@@ -236,16 +233,13 @@ def _flow_pass(
     inputs: dict[int, FrameInputs],
     pg: PairGeometry,
     max_pixels: int,
-    oversample: float,
 ) -> None:
     low, high = frames[pg.low], frames[pg.high]
 
     def h_to_l(points: np.ndarray) -> np.ndarray:
         return jpeg_h_to_jpeg_l(low, high, points)
 
-    pg.pair = aligned_pair(
-        inputs[pg.low].pyramid, inputs[pg.high].pyramid, h_to_l, max_pixels, oversample=oversample
-    )
+    pg.pair = aligned_pair(inputs[pg.low].pyramid, inputs[pg.high].pyramid, h_to_l, max_pixels)
     pg.flow = flow_field(pg.pair)
     points_h, points_l = flow_matches(pg.pair, pg.flow, h_to_l, max_points=1500)
     pg.matches = Matches(pg.low, pg.high, points_h, points_l)
@@ -302,13 +296,7 @@ def sequence_geometry(
                 if subset is not None and (pg.low, pg.high) not in subset:
                     continue
                 is_training = (pg.low, pg.high) in training
-                _flow_pass(
-                    frames,
-                    inputs,
-                    pg,
-                    pixels if is_training else fit_flow_pixels,
-                    OVERSAMPLE if is_training and subset is None else 1.0,
-                )
+                _flow_pass(frames, inputs, pg, pixels if is_training else fit_flow_pixels)
             matches = [pg.matches for pg in usable if pg.matches is not None]
             fit = fit_sequence(frames, matches, reference)
     sources = distortion_sources(frames, usable)

@@ -26,7 +26,7 @@ from srraw_prep.errorest import error_evidence
 from srraw_prep.geometry import Similarity, centre_zoom
 from srraw_prep.jpeggeom import raw_green
 from srraw_prep.lensfit import jpeg_h_to_jpeg_l, jpeg_h_to_raw_l
-from srraw_prep.overlay import checkerboard
+from srraw_prep.overlay import checkerboards
 from srraw_prep.residual import colour_fit, correlation, residual_of
 from srraw_prep.seqgeom import FrameInputs, SequenceGeometry, measured_scale, sequence_geometry
 
@@ -339,9 +339,9 @@ def pair_row(
     with clock.time("thumbs"):
         key = f"{zoom}x_{low.index:05d}_{high.index:05d}"
         before = centre_zoom(size_h, size_l, row["nominal_ratio"])
-        thumbs[f"{key}_before.jpg"] = checkerboard(low.rgb, high.rgb, before, cfg.thumb_width)
         after = lambda pts: jpeg_h_to_jpeg_l(model_l, model_h, pts)  # noqa: E731
-        thumbs[f"{key}_after.jpg"] = checkerboard(low.rgb, high.rgb, after, cfg.thumb_width)
+        overlays = checkerboards(low.rgb, high.rgb, (before, after), cfg.thumb_width)
+        thumbs[f"{key}_before.jpg"], thumbs[f"{key}_after.jpg"] = overlays
     return row | {"status": "flagged" if flags else "ok", "qa_flags": flags}
 
 

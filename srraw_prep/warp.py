@@ -18,6 +18,7 @@ from srraw.isp import srgb_decode_u8
 
 LATTICE_STEP = 8  # grid pixels between exact evaluations; must divide 32 (remap's weights)
 MAX_LEVEL = 5
+BAND_ROWS = 128  # output rows per band when a crop is box-averaged
 
 
 class Pyramid:
@@ -136,12 +137,19 @@ def sample(
     w, h = (x1 - x0) // factor * factor, (y1 - y0) // factor * factor
     if w == 0 or h == 0:
         factor, w, h = 1, x1 - x0, y1 - y0
-    crop = np.ascontiguousarray(image[y0 : y0 + h, x0 : x0 + w])
-    crop = srgb_decode_u8(crop) if linear else crop
-    if crop.dtype == np.float64:
-        crop = crop.astype(np.float32)
-    if factor > 1:
-        crop = cv2.resize(crop, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    # Decoded and box-averaged in bands: no full-size float copy of a large crop is ever held.
+    band = h if factor == 1 else BAND_ROWS * factor
+    parts = []
+    for top in range(0, h, band):
+        part = np.ascontiguousarray(image[y0 + top : y0 + min(top + band, h), x0 : x0 + w])
+        part = srgb_decode_u8(part) if linear else part
+        if part.dtype == np.float64:
+            part = part.astype(np.float32)
+        if factor > 1:
+            size = (w // factor, part.shape[0] // factor)
+            part = cv2.resize(part, size, interpolation=cv2.INTER_AREA)
+        parts.append(part)
+    crop = parts[0] if len(parts) == 1 else np.concatenate(parts)
     # A box of f pixels has variance (f^2 - 1) / 12; the Gaussian adds what is left.
     rest = math.sqrt(max(sigma**2 - (factor**2 - 1) / 12, 0.0)) / factor
     if rest > 0.1:
