@@ -221,25 +221,28 @@ def fit_sequence(
             parts.append((vec[sl] - prior) / sigma)
         return np.concatenate(parts)
 
-    # A frame whose lens is not refined keeps its ideal points: undistorting them once is enough.
-    fixed: dict[tuple[int, str], np.ndarray] = {}
+    # Each frame's points from all its pairs in one array: one undistortion per frame and
+    # evaluation (a frame whose lens is not refined keeps its ideal points from the start).
+    gathered: dict[int, list[np.ndarray]] = {i: [] for i in frames}
+    where: dict[tuple[int, str], tuple[int, slice]] = {}
     for k, m in enumerate(matches):
         for side, index, points in (("l", m.low, m.points_l), ("h", m.high, m.points_h)):
-            if index not in layout.terms:
-                fixed[(k, side)] = frames[index].jpeg_to_ideal(points)
+            start = sum(len(p) for p in gathered[index])
+            where[(k, side)] = (index, slice(start, start + len(points)))
+            gathered[index].append(points)
+    points_of = {i: np.concatenate(p) for i, p in gathered.items() if p}
+    fixed = {i: frames[i].jpeg_to_ideal(p) for i, p in points_of.items() if i not in layout.terms}
 
-    def ideal_points(k: int, m: Matches) -> tuple[np.ndarray, np.ndarray]:
-        u_l = fixed.get((k, "l"))
-        u_h = fixed.get((k, "h"))
-        if u_l is None:
-            u_l = frames[m.low].jpeg_to_ideal(m.points_l)
-        if u_h is None:
-            u_h = frames[m.high].jpeg_to_ideal(m.points_h)
-        return u_l, u_h
+    def ideal_points() -> list[tuple[np.ndarray, np.ndarray]]:
+        ideal = fixed | {i: frames[i].jpeg_to_ideal(points_of[i]) for i in layout.terms}
+        return [
+            tuple(ideal[index][sl] for index, sl in (where[(k, "l")], where[(k, "h")]))
+            for k in range(len(matches))
+        ]
 
     def evaluate(vec: np.ndarray) -> tuple[np.ndarray, list, list]:
         layout.unpack(vec, frames)
-        ideals = [ideal_points(k, m) for k, m in enumerate(matches)]
+        ideals = ideal_points()
         data = [
             _residual(u_l, u_h, frames[m.low].pose, frames[m.high].pose)
             for m, (u_l, u_h) in zip(matches, ideals, strict=True)
@@ -257,6 +260,11 @@ def fit_sequence(
         only its two frames' parameters; no Jacobian over all matches is ever formed)."""
         jtj = np.zeros((layout.size, layout.size))
         jtr = np.zeros(layout.size)
+        gradients = {
+            i: frames[i].lens.undistort_with_gradient(frames[i].jpeg_to_linear(points_of[i]))[1]
+            for i in layout.terms
+            if i in points_of
+        }
         for index, sl in layout.terms.items():
             prior, sigma = _prior_sigma(frames[index])
             jtj[sl, sl] += np.diag(1.0 / sigma**2)
@@ -281,12 +289,12 @@ def fit_sequence(
             if m.low in layout.pose:  # v = A_L^-1 u_L: dr = -(A_H A_L^-1) dA_L v
                 cols.append(-np.einsum("ij,njk->nik", rel, pose_grad))
                 idx.append(np.arange(layout.pose[m.low].start, layout.pose[m.low].stop))
-            for index, points, sign in ((m.low, m.points_l, 1.0), (m.high, m.points_h, -1.0)):
+            for side, sign in (("l", 1.0), ("h", -1.0)):
+                index, at_points = where[(k, side)]
                 if index not in layout.terms:
                     continue
-                frame = frames[index]
-                _, grad = frame.lens.undistort_with_gradient(frame.jpeg_to_linear(points))
-                if index == m.low:
+                grad = gradients[index][at_points]
+                if side == "l":
                     grad = np.einsum("ij,njk->nik", rel, grad)  # through A_H A_L^-1
                 cols.append(sign * grad)
                 sl = layout.terms[index]
