@@ -36,7 +36,7 @@ from srraw_prep.lensfit import (
 
 CELLS = (8, 6)  # texture coverage
 LOCAL_CELLS = (16, 12)  # local residual: cells 1/16 of RGB-H wide
-MIN_CELL_MATCHES = 8  # a cell's median needs this many matches
+MIN_CELL_MATCHES = 12  # a cell's median needs this many (fewer: noisy at 8X, where they correlate)
 
 
 @dataclasses.dataclass(frozen=True)
