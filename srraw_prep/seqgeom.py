@@ -48,7 +48,7 @@ class FrameInputs:
     index: int
     focal_mm: float
     rgb: np.ndarray  # JPEG, uint8 RGB
-    green: np.ndarray  # RAW green at half resolution, linear
+    green: np.ndarray | None  # RAW green at half resolution, linear (until frame_models)
     raw_size: tuple[int, int]
     make: str | None
     body: str | None
@@ -126,6 +126,7 @@ def frame_models(
         start = prior or Distortion("ptlens", (0.0,) * N_TERMS["ptlens"])
         expect = {"on": True, "off": False}.get(f.makernote or "")
         geometry = measure_jpeg_geometry(f.pyramid, f.green, norm, prior, expect)
+        f.green = None  # needed only here: 12 MB a frame at 12 MP, dropped
         model = FrameModel(
             index=f.index,
             raw_size=f.raw_size,

@@ -396,6 +396,8 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
         if f.error is None
     }
     training = [p for p in training if p[0] in usable and p[1] in usable]
+    for frame in frames:
+        frame.green = None  # FrameInputs holds it now, and drops it once used
     geometry = None
     if training:
         geometry = sequence_geometry(

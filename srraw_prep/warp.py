@@ -27,7 +27,7 @@ class Pyramid:
     read at similar scales by each."""
 
     def __init__(self, image: np.ndarray) -> None:
-        self.image = np.ascontiguousarray(image)
+        self.image = image  # a view is fine (a frame's green channel): crops are copied
         self._levels: dict[int, np.ndarray] = {}
 
     @property
