@@ -122,7 +122,7 @@ PRIOR_ABSOLUTE_SIGMA = 0.002
 NO_PRIOR_SIGMA = 0.1
 POINT_SIGMA_PX = 0.3  # flow noise per match, ideal px: puts data and prior on one scale
 HUBER_PX = 1.0
-CONVERGED = 1e-6  # relative decrease of the robust cost below which the fit stops
+CONVERGED = 1e-4  # relative decrease of the robust cost below which the fit stops (1e-6: same maps)
 
 
 def _pose_params(m: np.ndarray) -> np.ndarray:
