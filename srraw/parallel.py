@@ -1,4 +1,4 @@
-"""Where per-item work runs: in this process, or in a pool of worker processes."""
+"""Where per-item work runs: in this process, in a pool of worker processes, or in threads."""
 
 from __future__ import annotations
 
@@ -11,10 +11,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from typing import Any, TypeVar
 
 _PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
+R = TypeVar("R")
 _WATCH_SECONDS = 1.0
 
 
@@ -77,3 +85,25 @@ def run_local(fn: Callable[..., Any], tasks: Iterable[tuple], jobs: int) -> Iter
                     break
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def thread_map(fn: Callable[[T], R], items: Iterable[T], threads: int) -> list[R]:
+    """fn over items, results in order, in up to `threads` threads of this process.
+
+    For work that spends its time in OpenCV, LibRaw and numpy, which release the GIL: one
+    sequence's frames or pairs on the cores that a single job would leave idle.
+    """
+    items = list(items)
+    if threads <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def threads_per_job(jobs: int) -> int:
+    """The cores each of `jobs` worker processes may fill with its own threads."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, jobs))

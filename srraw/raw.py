@@ -7,6 +7,7 @@ import dataclasses
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,6 +95,7 @@ def libraw_exif(raw: rawpy.RawPy) -> Exif:
 
 # No RAW format stores a mosaic in under one bit per pixel; a file that small has lost its data.
 _MIN_BITS_PER_PIXEL = 1.0
+_LIBRAW_LOCK = threading.Lock()
 
 
 def _check_size(path: Path, sizes) -> None:
@@ -152,7 +154,8 @@ def read_raw(
     check_raw_content(path)  # LibRaw would call an empty or text file 'damaged RAW data'
     jpeg_path = Path(jpeg) if jpeg is not None else paired_jpeg(path)
     try:
-        with _libraw_stderr() as said, rawpy.imread(str(path)) as raw:
+        # One LibRaw read at a time: its messages are caught on fd 2, which is the process's.
+        with _LIBRAW_LOCK, _libraw_stderr() as said, rawpy.imread(str(path)) as raw:
             if raw.raw_type != rawpy.RawType.Flat or raw.num_colors != 3:
                 raise SrrawError("not a Bayer-mosaic RAW (LibRaw reports no 2x2 CFA)", path)
             cfa = layout_from_rawpy(raw.raw_pattern, raw.color_desc)

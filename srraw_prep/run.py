@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from srraw.errors import SrrawError
 from srraw.manifest import to_arrow, write_manifest
+from srraw.parallel import threads_per_job
 from srraw.schemas import FRAMES, PAIRS
 from srraw_prep import state
 from srraw_prep.config import PrepConfig
@@ -46,10 +47,12 @@ def _internal_error(seq: SequenceInput, cfg: PrepConfig, exc: BaseException) -> 
     return SequenceResult(seq.sequence, frames, pairs, {}, {"error": 1.0})
 
 
-def prep_one(seq: SequenceInput, cfg: PrepConfig, out: Path) -> tuple[str, dict[str, float]]:
+def prep_one(
+    seq: SequenceInput, cfg: PrepConfig, out: Path, threads: int = 1
+) -> tuple[str, dict[str, float]]:
     """Process one sequence and save its state; runs in a worker process."""
     try:
-        result = process_sequence(seq, cfg)
+        result = process_sequence(seq, cfg, threads)
     except Exception as exc:
         result = _internal_error(seq, cfg, exc)
     state.save(out, seq, cfg, result)
@@ -124,7 +127,9 @@ def prep(
         )
     todo = [s for s in sequences if force or not state.is_done(out, s, cfg)]
     with tqdm(total=len(todo), unit="seq", desc="prep", disable=not progress or not todo) as bar:
-        tasks = [(s, cfg, out.resolve()) for s in todo]
+        # A local job fills its share of the cores with threads; Dask schedules its own.
+        threads = threads_per_job(jobs) if executor == "local" else 1
+        tasks = [(s, cfg, out.resolve(), threads) for s in todo]
         results = run_tasks(prep_one, tasks, executor=executor, jobs=jobs, scheduler=scheduler)
         for name, _ in results:
             bar.set_postfix_str(name)

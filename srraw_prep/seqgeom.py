@@ -23,6 +23,7 @@ import numpy as np
 from srraw.lens import N_TERMS, Distortion, Normalisation
 from srraw.lensdb import LensEntry, camera_crop_factor, find_lens
 from srraw.pairmap import fit_similarity
+from srraw.parallel import thread_map
 from srraw_prep.align import AlignError, Alignment, align, to_grey
 from srraw_prep.geometry import resize_map
 from srraw_prep.jpeggeom import JpegGeometry, measure_jpeg_geometry
@@ -105,44 +106,47 @@ def _lens_entry(frame: FrameInputs, override: str | None) -> LensEntry | None:
 
 
 def frame_models(
-    inputs: Iterable[FrameInputs], lens_override: str | None
+    inputs: Iterable[FrameInputs], lens_override: str | None, threads: int = 1
 ) -> tuple[dict[int, FrameModel], dict[int, JpegGeometry], dict[int, str | None]]:
     """Each frame's prior and measured JPEG geometry."""
-    frames: dict[int, FrameModel] = {}
-    jpeg: dict[int, JpegGeometry] = {}
-    names: dict[int, str | None] = {}
-    for f in inputs:
-        entry = _lens_entry(f, lens_override)
-        crop = camera_crop_factor(f.make, f.body)
-        if entry is not None:
-            norm = entry.normalisation(*f.raw_size, crop)
-            # A focal length outside the lens's range means EXIF names another lens: no prior.
-            lo, hi = entry.focal_range_mm
-            fits = lo * 0.97 <= f.focal_mm <= hi * 1.03
-            prior = entry.distortion_at(f.focal_mm) if fits else None
-        else:
-            norm = Normalisation.lensfun(*f.raw_size, crop or 1.0)
-            prior = None
-        start = prior or Distortion("ptlens", (0.0,) * N_TERMS["ptlens"])
-        expect = {"on": True, "off": False}.get(f.makernote or "")
-        geometry = measure_jpeg_geometry(f.pyramid, f.green, norm, prior, expect)
-        f.green = None  # needed only here: 12 MB a frame at 12 MP, dropped
-        model = FrameModel(
-            index=f.index,
-            raw_size=f.raw_size,
-            jpeg_size=(f.rgb.shape[1], f.rgb.shape[0]),
-            norm=norm,
-            distortion=geometry.distortion or start,
-            prior=prior,
-            jpeg_geometry=geometry.kind,
-            jpeg_scale=geometry.scale,
-            jpeg_offset=geometry.offset,
-            refine_distortion=geometry.kind == "raw",
-        )
-        frames[f.index] = model
-        jpeg[f.index] = geometry
-        names[f.index] = entry.name if entry is not None else None
+    results = thread_map(lambda f: _frame_model(f, lens_override), inputs, threads)
+    frames = {model.index: model for model, _, _ in results}
+    jpeg = {model.index: geometry for model, geometry, _ in results}
+    names = {model.index: name for model, _, name in results}
     return frames, jpeg, names
+
+
+def _frame_model(
+    f: FrameInputs, lens_override: str | None
+) -> tuple[FrameModel, JpegGeometry, str | None]:
+    entry = _lens_entry(f, lens_override)
+    crop = camera_crop_factor(f.make, f.body)
+    if entry is not None:
+        norm = entry.normalisation(*f.raw_size, crop)
+        # A focal length outside the lens's range means EXIF names another lens: no prior.
+        lo, hi = entry.focal_range_mm
+        fits = lo * 0.97 <= f.focal_mm <= hi * 1.03
+        prior = entry.distortion_at(f.focal_mm) if fits else None
+    else:
+        norm = Normalisation.lensfun(*f.raw_size, crop or 1.0)
+        prior = None
+    start = prior or Distortion("ptlens", (0.0,) * N_TERMS["ptlens"])
+    expect = {"on": True, "off": False}.get(f.makernote or "")
+    geometry = measure_jpeg_geometry(f.pyramid, f.green, norm, prior, expect)
+    f.green = None  # needed only here: 12 MB a frame at 12 MP, dropped
+    model = FrameModel(
+        index=f.index,
+        raw_size=f.raw_size,
+        jpeg_size=(f.rgb.shape[1], f.rgb.shape[0]),
+        norm=norm,
+        distortion=geometry.distortion or start,
+        prior=prior,
+        jpeg_geometry=geometry.kind,
+        jpeg_scale=geometry.scale,
+        jpeg_offset=geometry.offset,
+        refine_distortion=geometry.kind == "raw",
+    )
+    return model, geometry, entry.name if entry is not None else None
 
 
 def fit_set(
@@ -257,12 +261,14 @@ def sequence_geometry(
     fit_flow_pixels: int = 150_000,
     timer: Callable[[str], object] | None = None,
     pair_fit: str = "joint",
+    threads: int = 1,
 ) -> SequenceGeometry:
     """Fit the whole sequence; `training` lists the (L, H) frame pairs the manifest needs.
-    pair_fit 'pairwise': each training pair alone instead (pairwise.py, the comparison)."""
+    pair_fit 'pairwise': each training pair alone instead (pairwise.py, the comparison).
+    `threads`: frames and pairs measured at once (the results do not depend on it)."""
     stage = timer or (lambda _name: contextlib.nullcontext())
     with stage("lens"):
-        frames, jpeg, names = frame_models(inputs.values(), lens_override)
+        frames, jpeg, names = frame_models(inputs.values(), lens_override, threads)
     if pair_fit == "pairwise":
         from srraw_prep.pairwise import pairwise_geometry  # it builds on this module
 
@@ -275,9 +281,12 @@ def sequence_geometry(
     with stage("align"):
         # The chain of neighbouring focal lengths starts the poses; a training pair outside it
         # is aligned on its own only when the chain cannot reach one of its frames.
-        for low, high in chain:
-            # Neighbours overlap widely: a small SIFT search and the affine ECC suffice.
-            _align(pairs[(low, high)], inputs, "affine", feature_pixels, CHAIN_PIXELS)
+        # Neighbours overlap widely: a small SIFT search and the affine ECC suffice.
+        thread_map(
+            lambda p: _align(pairs[p], inputs, "affine", feature_pixels, CHAIN_PIXELS),
+            chain,
+            threads,
+        )
         reference = min(inputs.values(), key=lambda f: (f.focal_mm, f.index)).index
         reached = _chain_poses(frames, pairs, reference)
         for (low, high), pg in pairs.items():
@@ -293,11 +302,13 @@ def sequence_geometry(
         # Pass 1: the chain at a coarse grid, for a first fit; pass 2 starts from it, every
         # pair at its full grid: flow measures small residual motion best.
         for pixels, subset in ((fit_flow_pixels, chain), (flow_pixels, None)):
-            for pg in usable:
-                if subset is not None and (pg.low, pg.high) not in subset:
-                    continue
+            todo = [pg for pg in usable if subset is None or (pg.low, pg.high) in subset]
+
+            def measure(pg: PairGeometry, pixels: int = pixels) -> None:
                 is_training = (pg.low, pg.high) in training
                 _flow_pass(frames, inputs, pg, pixels if is_training else fit_flow_pixels)
+
+            thread_map(measure, todo, threads)
             matches = [pg.matches for pg in usable if pg.matches is not None]
             fit = fit_sequence(frames, matches, reference)
     sources = distortion_sources(frames, usable)

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import itertools
 import math
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from srraw.exif import read_exif, shot_mismatches
 from srraw.files import relative_to_root, sha256_file
 from srraw.makernote import distortion_correction
 from srraw.pairmap import PairMap, fit_similarity, node_positions, sample_grid
+from srraw.parallel import thread_map
 from srraw.raw import RawFrame, read_raw
 from srraw_prep.config import PrepConfig
 from srraw_prep.discover import FrameInput, SequenceInput
@@ -58,6 +60,7 @@ class _Clock:
 
     def __init__(self) -> None:
         self.totals: dict[str, float] = {}
+        self._lock = threading.Lock()  # pairs are measured in threads
 
     @contextlib.contextmanager
     def time(self, stage: str) -> Iterator[None]:
@@ -65,7 +68,8 @@ class _Clock:
         try:
             yield
         finally:
-            self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
+            with self._lock:
+                self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
 
 
 def _file_fields(prefix: str, path: Path | None, root: Path) -> dict:
@@ -363,17 +367,20 @@ def _frame_geometry_fields(geometry: SequenceGeometry, index: int) -> dict:
     }
 
 
-def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
-    """Frames and pairs of one sequence. Bad input becomes rows with status and error."""
+def process_sequence(seq: SequenceInput, cfg: PrepConfig, threads: int = 1) -> SequenceResult:
+    """Frames and pairs of one sequence. Bad input becomes rows with status and error.
+
+    `threads`: frames and pairs measured at once (the results do not depend on it)."""
     clock = _Clock()
     with clock.time("decode"):
-        frames = [read_frame(seq, f) for f in seq.frames]
+        frames = thread_map(lambda f: read_frame(seq, f), seq.frames, threads)
     flags = sequence_flags(frames)
     for frame in frames:
         if frame.error is None and flags:
             frame.row["qa_flags"] = list(flags)
             frame.row["status"] = "flagged"
-    pairs: list[dict] = []
+    pairs: list[dict | None] = []
+    jobs: list[tuple[int, _Frame, _Frame]] = []
     thumbs: dict[str, bytes] = {}
     wanted = {
         zoom: candidate_pairs(frames, zoom, cfg.band) if len(frames) >= 2 else []
@@ -409,6 +416,7 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
             flow_pixels=cfg.flow_pixels,
             timer=clock.time,
             pair_fit=cfg.pair_fit,
+            threads=threads,
         )
         for frame in frames:
             if frame.index in geometry.frames:
@@ -444,5 +452,10 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig) -> SequenceResult:
             )
             continue
         for low, high in candidates:
-            pairs.append(pair_row(seq, zoom, low, high, cfg, clock, thumbs, geometry))
-    return SequenceResult(seq.sequence, [f.row for f in frames], pairs, thumbs, clock.totals)
+            pairs.append(None)  # measured below, all pairs at once
+            jobs.append((zoom, low, high))
+    measured = iter(
+        thread_map(lambda job: pair_row(seq, *job, cfg, clock, thumbs, geometry), jobs, threads)
+    )
+    rows = [row if row is not None else next(measured) for row in pairs]
+    return SequenceResult(seq.sequence, [f.row for f in frames], rows, thumbs, clock.totals)

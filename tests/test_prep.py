@@ -17,13 +17,16 @@ import pytest
 
 from srraw.files import sha256_file
 from srraw.manifest import read_manifest_df, schema_tag
+from srraw.parallel import thread_map
 from srraw.raw import read_raw
 from srraw.synth.cli import synthesize
 from srraw.synth.render import CAM_FROM_XYZ
 from srraw.tiffwrite import DngMeta, encode_dng
 from srraw_prep.config import PrepConfig
+from srraw_prep.discover import discover
 from srraw_prep.geometry import mean_corner_error
 from srraw_prep.run import prep
+from srraw_prep.sequence import process_sequence
 from srraw_prep.split import hashed_split
 from tests.conftest import ROOT, make_rig_text, run_srraw
 
@@ -87,6 +90,29 @@ def test_manifests_are_readable_and_reference_real_files(dataset, tmp_path):
     ).fetchall()[0]
     assert count >= 2 and splits == 1  # one split per sequence, never per pair
     assert (out / "report.html").stat().st_size > 1000
+
+
+def test_threads_measure_the_same_rows_as_one_thread(dataset):
+    """Frames, chain alignments, flows and pair rows run in threads: the rows must not change."""
+    _, sequences = discover(dataset)
+    one = process_sequence(sequences[0], PrepConfig(), threads=1)
+    two = process_sequence(sequences[0], PrepConfig(), threads=3)
+    assert [r for r in one.pairs if r["status"] != "failed"]  # something was measured
+    assert one.frames == two.frames
+    assert one.pairs == two.pairs
+    assert one.thumbs.keys() == two.thumbs.keys()
+
+
+def test_thread_map_keeps_order_and_raises():
+    assert thread_map(lambda v: v * v, range(7), 3) == [v * v for v in range(7)]
+
+    def fail(v: int) -> int:
+        if v == 4:
+            raise ValueError("four")
+        return v
+
+    with pytest.raises(ValueError, match="four"):
+        thread_map(fail, range(7), 3)
 
 
 def test_split_is_per_sequence_deterministic_and_80_10_10():
