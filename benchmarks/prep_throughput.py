@@ -2,8 +2,8 @@
 
 Prints sequences per minute at 1 and 2 jobs and through Dask (a LocalCluster of 2 workers),
 time per stage and sequence (decode, lens = each JPEG against its RAW, align = the chain's
-similarity starts, flow = both flow passes and joint fits, grid, colour, thumbs, merge +
-write), peak RSS of a worker, and the ratio of prep's time (1 job) to the pure decode time of
+similarity starts, flow = both flow passes and joint fits; grid, colour and thumbs are
+per pair, summed over the pairs measured at once), peak RSS of a worker, and the ratio of prep's time (1 job) to the pure decode time of
 the same files (RAW through LibRaw + JPEG through OpenCV + sha256), in wall and CPU seconds.
 
 Run: .venv/bin/python benchmarks/prep_throughput.py --scenes 4 --megapixels 12
@@ -57,7 +57,6 @@ def run(data: Path, jobs: int, executor: str = "local") -> tuple[float, float, d
     for done in (out / ".prep").glob("*/done.json"):
         for stage, seconds in json.loads(done.read_text())["timings"].items():
             stages[stage] = stages.get(stage, 0.0) + seconds
-    stages["merge+write"] = wall - sum(stages.values()) if jobs == 1 else float("nan")
     print(f"  {summary.line()}")
     return wall, cpu, stages
 
