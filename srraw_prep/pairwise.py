@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from srraw.parallel import thread_map
 from srraw_prep.lensfit import FrameModel, fit_sequence
 from srraw_prep.seqgeom import (
     FrameInputs,
@@ -76,18 +77,22 @@ def pairwise_geometry(
     flow_pixels: int,
     fit_flow_pixels: int,
     stage: Callable[[str], contextlib.AbstractContextManager],
+    threads: int = 1,
 ) -> SequenceGeometry:
     """Every training pair fitted alone, from the frames' own models in `start` (its frames,
-    JPEG geometry and lensfun names; seqgeom.sequence_geometry makes it)."""
+    JPEG geometry and lensfun names; seqgeom.sequence_geometry makes it); `threads` pairs at
+    once (each works on its own copies of its frames' models)."""
     frames = start.frames
     pairs = {p: PairGeometry(*p) for p in training}
     with stage("align"):
-        for pg in pairs.values():
-            _align(pg, inputs, model, feature_pixels)
+        thread_map(lambda pg: _align(pg, inputs, model, feature_pixels), pairs.values(), threads)
     with stage("flow"):
-        for pg in pairs.values():
-            if pg.alignment is not None:
-                fit_pair_alone(frames, inputs, pg, flow_pixels, fit_flow_pixels)
+        aligned = [pg for pg in pairs.values() if pg.alignment is not None]
+        thread_map(
+            lambda pg: fit_pair_alone(frames, inputs, pg, flow_pixels, fit_flow_pixels),
+            aligned,
+            threads,
+        )
     fitted = [pg for pg in pairs.values() if pg.frames is not None]
     return dataclasses.replace(
         start,

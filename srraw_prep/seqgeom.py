@@ -274,7 +274,15 @@ def sequence_geometry(
 
         start = SequenceGeometry(frames, jpeg, names, {}, {}, None, None)
         return pairwise_geometry(
-            start, inputs, training, model, feature_pixels, flow_pixels, fit_flow_pixels, stage
+            start,
+            inputs,
+            training,
+            model,
+            feature_pixels,
+            flow_pixels,
+            fit_flow_pixels,
+            stage,
+            threads,
         )
     pairs = {p: PairGeometry(*p) for p in fit_set(inputs, training)}
     chain = fit_set(inputs, [])

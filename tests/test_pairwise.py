@@ -13,7 +13,9 @@ import pytest
 from srraw.manifest import read_manifest_df
 from srraw.synth.cli import synthesize
 from srraw_prep.config import PrepConfig
+from srraw_prep.discover import discover
 from srraw_prep.run import prep
+from srraw_prep.sequence import process_sequence
 from tests.test_prep_lens import _dense_errors, _rig
 
 
@@ -86,3 +88,13 @@ def test_only_the_joint_fit_depends_on_a_frame_outside_the_pair(sequence, preppe
             assert moved == 0.0
         else:
             assert moved > 1e-4
+
+
+def test_pairs_fitted_in_threads_give_the_rows_of_one_thread(sequence):
+    _, sequences = discover(sequence)
+    cfg = PrepConfig(zooms=(4,), pair_fit="pairwise")
+    one = process_sequence(sequences[0], cfg, threads=1)
+    two = process_sequence(sequences[0], cfg, threads=3)
+    assert [r for r in one.pairs if r["status"] != "failed"]
+    assert one.frames == two.frames
+    assert one.pairs == two.pairs
