@@ -25,6 +25,7 @@ import numpy as np
 from srraw.parallel import thread_map
 from srraw_prep.lensfit import FrameModel, fit_sequence
 from srraw_prep.seqgeom import (
+    OVERSAMPLE,
     FrameInputs,
     PairGeometry,
     SequenceGeometry,
@@ -48,8 +49,8 @@ def fit_pair_alone(
     low.pose = np.eye(3)
     # u_L = A_L A_H^-1 u_H with A_L = I: A_H is the inverse of the start's ideal H -> ideal L.
     high.pose = np.linalg.inv(_ideal_similarity(low, high, pg.alignment.h_to_l))
-    for pixels in (fit_flow_pixels, flow_pixels):
-        _flow_pass(own, inputs, pg, pixels)
+    for pixels, oversample in ((fit_flow_pixels, 1.0), (flow_pixels, OVERSAMPLE)):
+        _flow_pass(own, inputs, pg, pixels, oversample)
         fit_sequence(own, [pg.matches], pg.low)
     pg.frames = own
 

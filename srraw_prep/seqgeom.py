@@ -39,6 +39,11 @@ from srraw_prep.lensfit import (
 from srraw_prep.residual import AlignedPair, Flow, aligned_pair, flow_field, flow_matches
 from srraw_prep.warp import Pyramid
 
+# Flow grid pixels per L pixel for a training pair's final flow: finer than L, so that the flow
+# has samples enough where H covers only a small part of L (an 8X pair sees 1/64 of it).
+# Measured on benchmarks/align_accuracy.py (seed 2026): 2 against 1, 958x640 raw 4X 0.087 ->
+# 0.070 px, 8X 0.211 -> 0.166; 12 MP 4X 0.131 -> 0.102, 8X 0.220 -> 0.181 (mean per pair).
+OVERSAMPLE = 2.0
 CHAIN_PIXELS = 120_000  # neighbouring focal lengths: the similarity start, on shrunk copies
 
 
@@ -238,13 +243,16 @@ def _flow_pass(
     inputs: dict[int, FrameInputs],
     pg: PairGeometry,
     max_pixels: int,
+    oversample: float = 1.0,
 ) -> None:
     low, high = frames[pg.low], frames[pg.high]
 
     def h_to_l(points: np.ndarray) -> np.ndarray:
         return jpeg_h_to_jpeg_l(low, high, points)
 
-    pg.pair = aligned_pair(inputs[pg.low].pyramid, inputs[pg.high].pyramid, h_to_l, max_pixels)
+    pg.pair = aligned_pair(
+        inputs[pg.low].pyramid, inputs[pg.high].pyramid, h_to_l, max_pixels, oversample
+    )
     pg.flow = flow_field(pg.pair)
     points_h, points_l = flow_matches(pg.pair, pg.flow, h_to_l, max_points=1500)
     pg.matches = Matches(pg.low, pg.high, points_h, points_l)
@@ -312,9 +320,11 @@ def sequence_geometry(
         for pixels, subset in ((fit_flow_pixels, chain), (flow_pixels, None)):
             todo = [pg for pg in usable if subset is None or (pg.low, pg.high) in subset]
 
-            def measure(pg: PairGeometry, pixels: int = pixels) -> None:
-                is_training = (pg.low, pg.high) in training
-                _flow_pass(frames, inputs, pg, pixels if is_training else fit_flow_pixels)
+            def measure(pg: PairGeometry, pixels: int = pixels, final: bool = subset is None):
+                if (pg.low, pg.high) not in training:
+                    _flow_pass(frames, inputs, pg, fit_flow_pixels)
+                else:
+                    _flow_pass(frames, inputs, pg, pixels, OVERSAMPLE if final else 1.0)
 
             thread_map(measure, todo, threads)
             matches = [pg.matches for pg in usable if pg.matches is not None]
