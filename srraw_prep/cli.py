@@ -82,7 +82,7 @@ import click
 @click.option(
     "--max-error-estimate",
     type=float,
-    default=0.85,
+    default=1.4,
     show_default=True,
     help="Flag pairs whose error estimate (error_estimate_px) exceeds this many target pixels.",
 )
