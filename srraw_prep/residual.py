@@ -92,7 +92,7 @@ def aligned_pair(
     green_l: np.ndarray | Pyramid,
     green_h: np.ndarray | Pyramid,
     h_to_l: PointMap,
-    max_pixels: int = 1_500_000,
+    max_pixels: int = 750_000,
     oversample: float = 1.0,
 ) -> AlignedPair:
     """RGB-L's green (uint8 sRGB, or its Pyramid) warped onto (a reduced copy of) RGB-H's

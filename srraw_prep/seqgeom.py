@@ -265,7 +265,7 @@ def sequence_geometry(
     lens_override: str | None = None,
     model: str = "euclidean",
     feature_pixels: int = 600_000,
-    flow_pixels: int = 1_500_000,
+    flow_pixels: int = 750_000,
     fit_flow_pixels: int = 150_000,
     timer: Callable[[str], object] | None = None,
     pair_fit: str = "joint",
