@@ -7,6 +7,7 @@ Lines starting `<sequence> frame i/n` are stable: scripts and tests parse them.
 
 from __future__ import annotations
 
+import select
 import sys
 import time
 
@@ -162,8 +163,22 @@ class Console:
         if not self.interactive:
             return True
         self.close_bar()
-        try:
-            answer = click.prompt(prompt, default="", show_default=False)
-        except click.Abort:  # Ctrl-C or EOF at the prompt: the session's own interrupt path
-            raise KeyboardInterrupt from None
+        click.echo(f"{prompt}: ", nl=False)
+        answer = _read_line()
         return answer.strip().lower() not in ("q", "quit", "n", "no")
+
+
+def _read_line() -> str:
+    """A line from stdin; EOF and Ctrl-C raise KeyboardInterrupt (the session's interrupt path).
+
+    Waits in short selects rather than one blocking read: the kernel may hand a Ctrl-C to
+    another thread of the process (numpy's BLAS pool), and then only a main thread that wakes
+    up notices it; a read() blocked on the terminal would wait for ever (seen in tests).
+    """
+    # A terminal hands over one line per read, so nothing waits unseen in Python's buffer.
+    while sys.stdin.isatty() and not select.select([sys.stdin], [], [], 0.2)[0]:
+        pass
+    line = sys.stdin.readline()
+    if not line:
+        raise KeyboardInterrupt
+    return line.rstrip("\n")
