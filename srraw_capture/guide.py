@@ -153,10 +153,16 @@ class Console:
         if not self.interactive:
             return default
         self.close_bar()
-        try:
-            return click.confirm(question, default=default)
-        except click.Abort:  # Ctrl-C or EOF at the prompt: the session's own interrupt path
-            raise KeyboardInterrupt from None
+        while True:  # as click.confirm, through _read_line
+            click.echo(f"{question} [{'Y/n' if default else 'y/N'}]: ", nl=False)
+            answer = _read_line().strip().lower()
+            if not answer:
+                return default
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("n", "no"):
+                return False
+            click.echo("Error: invalid input")
 
     def wait_enter(self, prompt: str) -> bool:
         """Wait for Enter (True) or 'q' (False); non-interactive: True at once."""
