@@ -75,6 +75,17 @@ def nearest_similarity(m: np.ndarray) -> np.ndarray:
     return out
 
 
+PointMap = np.ndarray | Callable[[np.ndarray], np.ndarray]  # a 3x3 matrix or a function of points
+
+
+def point_map(h_to_l: PointMap) -> Callable[[np.ndarray], np.ndarray]:
+    """A map as a function of (..., 2) points (an affine 3x3 matrix wrapped)."""
+    if callable(h_to_l):
+        return h_to_l
+    matrix = affine3(h_to_l)
+    return lambda pts: pts @ matrix[:2, :2].T + matrix[:2, 2]
+
+
 def apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Map (N, 2) points through a 3x3 matrix (with the projective divide)."""
     pts = np.hstack([np.asarray(points, dtype=np.float64), np.ones((len(points), 1))])

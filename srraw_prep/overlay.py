@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from srraw_prep.geometry import affine3, scaling, translation
+from srraw_prep.geometry import PointMap, point_map, scaling, translation
 from srraw_prep.warp import dense_map, sample, sampling_step
 
 
 def checkerboards(
     rgb_l: np.ndarray,
     rgb_h: np.ndarray,
-    maps: Sequence[np.ndarray | Callable[[np.ndarray], np.ndarray]],
+    maps: Sequence[PointMap],
     width: int,
     tiles: int = 8,
 ) -> list[bytes]:
@@ -29,10 +29,7 @@ def checkerboards(
     mask = ((xs // tile + ys // tile) % 2).astype(bool)
     out = []
     for h_to_l in maps:
-        if not callable(h_to_l):
-            matrix = affine3(h_to_l)
-            h_to_l = lambda pts, m=matrix: pts @ m[:2, :2].T + m[:2, 2]  # noqa: E731
-        at = dense_map(h_to_l, (width, height), thumb_to_h)
+        at = dense_map(point_map(h_to_l), (width, height), thumb_to_h)
         sigma = 0.4 * max(1.0, sampling_step(at))
         low = sample(rgb_l, at, sigma=sigma, interpolation=cv2.INTER_LINEAR, border=0.0)
         mixed = np.where(mask[..., None], low, high)

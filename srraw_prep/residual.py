@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from srraw.isp import srgb_encode
-from srraw_prep.geometry import affine3, centre_scale, scaling, translation
+from srraw_prep.geometry import PointMap, centre_scale, point_map, scaling, translation
 from srraw_prep.warp import Pyramid, dense_map, sample, sampling_step
 
 
@@ -37,16 +37,6 @@ class AlignedPair:
     grid_to_h: np.ndarray
 
 
-PointMap = np.ndarray | Callable[[np.ndarray], np.ndarray]
-
-
-def _point_map(h_to_l: PointMap) -> Callable[[np.ndarray], np.ndarray]:
-    if callable(h_to_l):
-        return h_to_l
-    matrix = affine3(h_to_l)
-    return lambda pts: pts @ matrix[:2, :2].T + matrix[:2, 2]
-
-
 def _onto_grid(
     img_l: np.ndarray | Pyramid,
     img_h: np.ndarray | Pyramid,
@@ -62,7 +52,7 @@ def _onto_grid(
     to the grid's sampling (0.45 grid px, as align.resample), and H blurred to L's bandwidth
     where L is the coarser: resolution difference is not read as motion.
     """
-    h_to_l = _point_map(h_to_l)
+    h_to_l = point_map(h_to_l)
     hh, hw = img_h.shape[:2]
     l_per_h = centre_scale(h_to_l, (hw, hh))
     shrink = min(1.0, math.sqrt(max_pixels / (hh * hw)), oversample * l_per_h)
