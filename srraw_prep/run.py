@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from srraw.errors import SrrawError
 from srraw.manifest import to_arrow, write_manifest
+from srraw.memory import reuse_freed_pages
 from srraw.parallel import threads_per_job
 from srraw.schemas import FRAMES, PAIRS
 from srraw_prep import state
@@ -51,6 +52,7 @@ def prep_one(
     seq: SequenceInput, cfg: PrepConfig, out: Path, threads: int = 1
 ) -> tuple[str, dict[str, float]]:
     """Process one sequence and save its state; runs in a worker process."""
+    reuse_freed_pages()
     try:
         result = process_sequence(seq, cfg, threads)
     except Exception as exc:
