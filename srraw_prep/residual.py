@@ -148,12 +148,18 @@ class Flow:
     good: np.ndarray  # bool: textured, inside L, forward-backward consistent
 
 
-def flow_field(pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5) -> Flow:
+def flow_field(
+    pair: AlignedPair, texture: float = 1e-4, fb_tolerance: float = 0.5, quick_check: bool = False
+) -> Flow:
+    """`quick_check`: the backward flow of the forward-backward check by DIS's fast preset (a
+    fifth of the time), for flows that only feed a fit. Not for a pair's error evidence: a
+    rougher backward flow fails the check where the residual is large, and hides it (on a
+    smooth 8X pair with a 3 px true error its local term fell from 1.9 to 1.0 px)."""
     a = _grey_u8(pair.high)
     b = _grey_u8(_match_shading(pair.low, pair.high, pair.valid))
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    forward = dis.calc(a, b, None)
-    backward = dis.calc(b, a, None)
+    forward = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None)
+    check = cv2.DISOPTICAL_FLOW_PRESET_FAST if quick_check else cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
+    backward = cv2.DISOpticalFlow_create(check).calc(b, a, None)
     h, w = a.shape
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     back_at = cv2.remap(backward, gx + forward[..., 0], gy + forward[..., 1], cv2.INTER_LINEAR)

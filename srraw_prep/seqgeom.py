@@ -247,7 +247,10 @@ def _flow_pass(
     pg: PairGeometry,
     max_pixels: int,
     oversample: float = 1.0,
+    evidence: bool = True,
 ) -> None:
+    """Flow matches of one pair through the current models; `evidence`: the pair's error
+    evidence is read from this flow (else it only feeds the fit: a quicker check serves)."""
     low, high = frames[pg.low], frames[pg.high]
 
     def h_to_l(points: np.ndarray) -> np.ndarray:
@@ -256,7 +259,7 @@ def _flow_pass(
     pg.pair = aligned_pair(
         inputs[pg.low].pyramid, inputs[pg.high].pyramid, h_to_l, max_pixels, oversample
     )
-    pg.flow = flow_field(pg.pair)
+    pg.flow = flow_field(pg.pair, quick_check=not evidence)
     points_h, points_l = flow_matches(pg.pair, pg.flow, h_to_l, max_points=1500)
     pg.matches = Matches(pg.low, pg.high, points_h, points_l)
 
@@ -325,9 +328,9 @@ def sequence_geometry(
 
             def measure(pg: PairGeometry, pixels: int = pixels, final: bool = subset is None):
                 if (pg.low, pg.high) not in training:
-                    _flow_pass(frames, inputs, pg, fit_flow_pixels)
+                    _flow_pass(frames, inputs, pg, fit_flow_pixels, evidence=False)
                 else:
-                    _flow_pass(frames, inputs, pg, pixels, OVERSAMPLE if final else 1.0)
+                    _flow_pass(frames, inputs, pg, pixels, OVERSAMPLE if final else 1.0, final)
 
             thread_map(measure, todo, threads)
             matches = [pg.matches for pg in usable if pg.matches is not None]
