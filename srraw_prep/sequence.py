@@ -30,7 +30,13 @@ from srraw_prep.jpeggeom import raw_green
 from srraw_prep.lensfit import jpeg_h_to_jpeg_l, jpeg_h_to_raw_l
 from srraw_prep.overlay import checkerboards
 from srraw_prep.residual import colour_fit, correlation, residual_of
-from srraw_prep.seqgeom import FrameInputs, SequenceGeometry, measured_scale, sequence_geometry
+from srraw_prep.seqgeom import (
+    FrameInputs,
+    SequenceGeometry,
+    measure_frame,
+    measured_scale,
+    sequence_geometry,
+)
 
 
 @dataclasses.dataclass
@@ -375,8 +381,31 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig, threads: int = 1) -> S
 
     `threads`: frames and pairs measured at once (the results do not depend on it)."""
     clock = _Clock()
-    with clock.time("decode"):
-        frames = thread_map(lambda f: read_frame(seq, f), seq.frames, threads)
+
+    def read(frame: FrameInput) -> tuple[_Frame, FrameInputs | None]:
+        with clock.time("decode"):
+            got = read_frame(seq, frame)
+        if got.error is not None:
+            return got, None
+        inputs = FrameInputs(
+            index=got.index,
+            focal_mm=got.focal,
+            rgb=got.rgb,
+            green=got.green,
+            raw_size=(got.raw.width, got.raw.height),
+            make=got.row.get("make"),
+            body=got.row.get("model"),
+            lens_model=got.row.get("lens_model"),
+            makernote=got.row.get("makernote_distortion_correction"),
+        )
+        got.green = None  # FrameInputs holds it, and drops it once measured
+        with clock.time("lens"):
+            measure_frame(inputs, cfg.lens)
+        return got, inputs
+
+    read_back = thread_map(read, seq.frames, threads)
+    frames = [got for got, _ in read_back]
+    usable = {inputs.index: inputs for _, inputs in read_back if inputs is not None}
     flags = sequence_flags(frames)
     for frame in frames:
         if frame.error is None and flags:
@@ -390,24 +419,7 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig, threads: int = 1) -> S
         for zoom in cfg.zooms
     }
     training = list(dict.fromkeys((lo.index, hi.index) for c in wanted.values() for lo, hi in c))
-    usable = {
-        f.index: FrameInputs(
-            index=f.index,
-            focal_mm=f.focal,
-            rgb=f.rgb,
-            green=f.green,
-            raw_size=(f.raw.width, f.raw.height),
-            make=f.row.get("make"),
-            body=f.row.get("model"),
-            lens_model=f.row.get("lens_model"),
-            makernote=f.row.get("makernote_distortion_correction"),
-        )
-        for f in frames
-        if f.error is None
-    }
     training = [p for p in training if p[0] in usable and p[1] in usable]
-    for frame in frames:
-        frame.green = None  # FrameInputs holds it now, and drops it once used
     geometry = None
     if training:
         geometry = sequence_geometry(
