@@ -43,6 +43,7 @@ def _onto_grid(
     h_to_l: PointMap,
     max_pixels: int,
     oversample: float,
+    thin: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(L on the grid, H on the grid, grid_to_h) for uint8 sRGB images (grey or RGB) or the
     Pyramids of grey ones.
@@ -62,7 +63,7 @@ def _onto_grid(
     )
     at_l = dense_map(h_to_l, size, grid_to_h)
     step = sampling_step(at_l)  # L pixels per grid pixel
-    low = sample(img_l, at_l, sigma=0.45 * step if step > 1 else 0.0, linear=True)
+    low = sample(img_l, at_l, sigma=0.45 * step if step > 1 else 0.0, linear=True, thin=thin)
     # One L pixel spans 1 / step grid pixels: blur H to match (box ~ Gaussian of 0.4 width).
     footprint_sigma = 0.4 * math.sqrt(max(1.0 / step**2 - 1.0, 0.0))  # grid px
     alias_sigma = 0.45 if shrink < 1 else 0.0
@@ -74,6 +75,7 @@ def _onto_grid(
         linear=True,
         interpolation=cv2.INTER_LINEAR,
         border=0.0,
+        thin=thin,
     )
     return low, high, grid_to_h
 
@@ -101,7 +103,7 @@ def colour_fit(
 ) -> tuple[tuple[float, float, float], float]:
     """Least-squares gain per channel taking aligned L to H (linear light), and its RMSE in
     8-bit sRGB DN; on a grid of `max_pixels` at most (the fit has plenty there)."""
-    low, high, _ = _onto_grid(rgb_l, rgb_h, h_to_l, max_pixels, 1.0)
+    low, high, _ = _onto_grid(rgb_l, rgb_h, h_to_l, max_pixels, 1.0, thin=True)
     valid = cv2.erode((low[..., 0] >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     low, high = np.clip(low[valid], 0, 1), high[valid]
     if len(low) == 0:

@@ -111,6 +111,7 @@ def sample(
     linear: bool = False,
     interpolation: int = cv2.INTER_CUBIC,
     border: float = -1.0,
+    thin: bool = False,
 ) -> np.ndarray:
     """`image` low-passed by a Gaussian of `sigma` source pixels, read at the source points
     `at` ((h, w, 2) float32); outside the image, `border`.
@@ -120,6 +121,10 @@ def sample(
     low-pass allows). The box is taken from every LATTICE_STEP-th point and the edges (exact
     for a dense_map). A wide low-pass is mostly done by box-averaging by an integer factor (a small
     share of the variance, so the shape stays Gaussian), the rest at the reduced size.
+
+    `thin`: a box of 4 or more pixels averages every other row and column only (a quarter of
+    the decoding, the same centre and nearly the same width). For statistics such as the
+    colour fit; not for flow, which would see the aliasing.
     """
     if isinstance(image, Pyramid):
         # The coarsest level whose box (variance (4^n - 1) / 12) leaves the Gaussian its share.
@@ -151,24 +156,32 @@ def sample(
     if w == 0 or h == 0:
         factor, w, h = 1, x1 - x0, y1 - y0
     # Decoded and box-averaged in bands: no full-size float copy of a large crop is ever held.
+    # Every `stride`-th source pixel of each box is read: `taps` of them per side.
+    stride = 2 if thin and factor >= 4 and factor % 2 == 0 else 1
+    taps = factor // stride
     band = h if factor == 1 else BAND_ROWS * factor
     parts = []
     for top in range(0, h, band):
-        part = np.ascontiguousarray(image[y0 + top : y0 + min(top + band, h), x0 : x0 + w])
+        rows = slice(y0 + top, y0 + min(top + band, h), stride)
+        part = np.ascontiguousarray(image[rows, x0 : x0 + w : stride])
         part = srgb_decode_u8(part) if linear else part
         if part.dtype == np.float64:
             part = part.astype(np.float32)
-        if factor > 1:
-            size = (w // factor, part.shape[0] // factor)
+        if taps > 1:
+            size = (w // factor, part.shape[0] // taps)
             part = cv2.resize(part, size, interpolation=cv2.INTER_AREA)
         parts.append(part)
     crop = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    # A box of f pixels has variance (f^2 - 1) / 12; the Gaussian adds what is left.
-    rest = math.sqrt(max(sigma**2 - (factor**2 - 1) / 12, 0.0)) / factor
+    # A box of n taps `stride` apart has variance stride^2 (n^2 - 1) / 12; the Gaussian adds
+    # what is left.
+    box_variance = stride**2 * (taps**2 - 1) / 12
+    rest = math.sqrt(max(sigma**2 - box_variance, 0.0)) / factor
     if rest > 0.1:
         crop = cv2.GaussianBlur(crop, (0, 0), rest)
-    # Crop pixel x holds source pixels [x0 + f x, x0 + f x + f): its centre x0 + f x + (f-1)/2.
-    shift = np.array([x0 + (factor - 1) / 2, y0 + (factor - 1) / 2], dtype=np.float32)
+    # Crop pixel x averages source pixels x0 + f x + stride k, k < taps: its centre is
+    # x0 + f x + stride (taps - 1) / 2 ((f - 1) / 2 for a full box).
+    centre = stride * (taps - 1) / 2
+    shift = np.array([x0 + centre, y0 + centre], dtype=np.float32)
     local = (at - shift) / np.float32(factor)
     value: float | tuple = border if crop.ndim == 2 else (border,) * crop.shape[2]
     return cv2.remap(
