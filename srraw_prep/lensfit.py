@@ -233,38 +233,38 @@ def fit_sequence(
     points_of = {i: np.concatenate(p) for i, p in gathered.items() if p}
     fixed = {i: frames[i].jpeg_to_ideal(p) for i, p in points_of.items() if i not in layout.terms}
 
-    def ideal_points() -> list[tuple[np.ndarray, np.ndarray]]:
-        ideal = fixed | {i: frames[i].jpeg_to_ideal(points_of[i]) for i in layout.terms}
-        return [
+    def evaluate(vec: np.ndarray) -> tuple[np.ndarray, list, list, dict[int, np.ndarray]]:
+        """(prior residuals, ideal points per match, data residuals, d ideal / d terms per
+        refined frame) at `vec`: the undistortion and its gradient in one pass, so that an
+        accepted step's evaluation serves the next iteration as it is."""
+        layout.unpack(vec, frames)
+        ideal = dict(fixed)
+        gradients = {}
+        for i in layout.terms:
+            if i in points_of:
+                linear = frames[i].jpeg_to_linear(points_of[i])
+                ideal[i], gradients[i] = frames[i].lens.undistort_with_gradient(linear)
+        ideals = [
             tuple(ideal[index][sl] for index, sl in (where[(k, "l")], where[(k, "h")]))
             for k in range(len(matches))
         ]
-
-    def evaluate(vec: np.ndarray) -> tuple[np.ndarray, list, list]:
-        layout.unpack(vec, frames)
-        ideals = ideal_points()
         data = [
             _residual(u_l, u_h, frames[m.low].pose, frames[m.high].pose)
             for m, (u_l, u_h) in zip(matches, ideals, strict=True)
         ]
-        return prior_part(vec), ideals, data
+        return prior_part(vec), ideals, data, gradients
 
     def stacked(data: list, prior: np.ndarray) -> np.ndarray:
         scaled = [d * w / POINT_SIGMA_PX for d, w in zip(data, sqrt_w, strict=True)]
         return np.concatenate([*scaled, prior])
 
     def normal_equations(
-        vec: np.ndarray, ideals: list, base: np.ndarray
+        vec: np.ndarray, ideals: list, base: np.ndarray, gradients: dict[int, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
         """J^T J and J^T r with the analytic Jacobian, accumulated pair by pair (a pair touches
         only its two frames' parameters; no Jacobian over all matches is ever formed)."""
         jtj = np.zeros((layout.size, layout.size))
         jtr = np.zeros(layout.size)
-        gradients = {
-            i: frames[i].lens.undistort_with_gradient(frames[i].jpeg_to_linear(points_of[i]))[1]
-            for i in layout.terms
-            if i in points_of
-        }
         for index, sl in layout.terms.items():
             prior, sigma = _prior_sigma(frames[index])
             jtj[sl, sl] += np.diag(1.0 / sigma**2)
@@ -310,8 +310,8 @@ def fit_sequence(
 
     lam = 1e-3
     it = 0
+    prior, ideals, data, gradients = evaluate(x)
     for it in range(1, iterations + 1):  # noqa: B007 - reported after the loop
-        prior, ideals, data = evaluate(x)
         # Huber weights from the current residuals (per point, both coordinates alike).
         sqrt_w = []
         for d in data:
@@ -320,23 +320,23 @@ def fit_sequence(
                 np.sqrt(np.where(mag <= HUBER_PX, 1.0, HUBER_PX / np.maximum(mag, 1e-12)))
             )
         r = stacked(data, prior)
-        jtj, g = normal_equations(x, ideals, r)
+        jtj, g = normal_equations(x, ideals, r, gradients)
         cost = float(r @ r)
         improved = False
         step = np.zeros_like(x)
         for _ in range(10):
             step = np.linalg.solve(jtj + lam * np.diag(np.diag(jtj) + 1e-9), -g)
-            prior_t, _, data_t = evaluate(x + step)
-            r_new = stacked(data_t, prior_t)
+            trial = evaluate(x + step)
+            r_new = stacked(trial[2], trial[0])
             if float(r_new @ r_new) < cost:
                 x, lam, improved = x + step, max(lam / 3, 1e-9), True
+                prior, ideals, data, gradients = trial
                 break
             lam *= 4
         layout.unpack(x, frames)
         # Converged: a relative cost change this small moves no map by a measurable amount.
         if not improved or cost - float(r_new @ r_new) < CONVERGED * cost:
             break
-    _, _, data = evaluate(x)
     errors = np.concatenate([np.hypot(d[0::2], d[1::2]) for d in data])
     rms = float(np.sqrt(np.mean(np.minimum(errors, 3 * HUBER_PX) ** 2)))
     return FitReport(rms, it, int(sum(len(m.points_h) for m in matches)))
