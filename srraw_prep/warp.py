@@ -163,7 +163,9 @@ def sample(
     parts = []
     for top in range(0, h, band):
         rows = slice(y0 + top, y0 + min(top + band, h), stride)
-        part = np.ascontiguousarray(image[rows, x0 : x0 + w : stride])
+        part = image[rows, x0 : x0 + w : stride]  # OpenCV reads a row-strided view as it is
+        if stride > 1:
+            part = np.ascontiguousarray(part)
         part = srgb_decode_u8(part) if linear else part
         if part.dtype == np.float64:
             part = part.astype(np.float32)
@@ -184,10 +186,10 @@ def sample(
     shift = np.array([x0 + centre, y0 + centre], dtype=np.float32)
     local = (at - shift) / np.float32(factor)
     value: float | tuple = border if crop.ndim == 2 else (border,) * crop.shape[2]
-    return cv2.remap(
+    return cv2.remap(  # one two-channel map: the same result as x and y maps, no copies
         crop,
-        np.ascontiguousarray(local[..., 0]),
-        np.ascontiguousarray(local[..., 1]),
+        local,
+        None,
         interpolation,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=value,
