@@ -7,7 +7,7 @@ joint fits; grid, colour and thumbs are per pair, summed over the pairs measured
 time (1 job) to the pure decode time of the same files (RAW through LibRaw + JPEG through
 OpenCV + sha256, the faster of two passes), in wall and CPU seconds.
 
-Run: .venv/bin/python benchmarks/prep_throughput.py --scenes 4 --megapixels 12
+Run: .venv/bin/python benchmarks/prep_throughput.py --scenes 4 --megapixels 12 --rounds 3
 """
 
 from __future__ import annotations
@@ -63,12 +63,27 @@ def run(data: Path, jobs: int, executor: str = "local") -> tuple[float, float, d
     return wall, cpu, stages
 
 
+def report(executor: str, jobs: int, wall: float, stages: dict[str, float], scenes: int) -> None:
+    parts = ", ".join(f"{k} {v / scenes:.2f} s" for k, v in stages.items() if v == v)
+    print(
+        f"{executor} jobs={jobs}: {wall:.1f} s, {scenes / wall * 60:.2f} sequences/min; "
+        f"stages per sequence: {parts}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", type=int, default=4)
     parser.add_argument("--megapixels", type=float, default=12.0)
     parser.add_argument(
         "--data", type=Path, default=None, help="Keep (and reuse) the dataset here."
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="Measure the pure decode and 1-job prep this many times, each ratio within its "
+        "round, and print their median (the decode's time varies from run to run).",
     )
     args = parser.parse_args()
     print(f"command: python {' '.join(sys.argv)}")
@@ -78,28 +93,33 @@ def main() -> None:
         synthesize(
             "sony-a7s2-fe24-240", data, args.scenes, 7, args.megapixels, progress=False, jobs=2
         )
-        # Twice, the faster kept: the first pass also pays for this process's first touch of
-        # its memory (page faults), which prep, run after it, no longer does.
-        first, again = pure_decode(data), pure_decode(data)
-        decode, decode_cpu = min(first, again)
-        print(
-            f"pure decode of {args.scenes} sequences: {decode:.1f} s wall, {decode_cpu:.1f} s CPU "
-            f"(first pass {first[0]:.1f} s; load average {os.getloadavg()[0]:.1f})"
-        )
-        for executor, jobs in (("local", 1), ("local", 2), ("dask", 2)):
-            wall, cpu, stages = run(data, jobs, executor)
-            per_min = args.scenes / wall * 60
-            parts = ", ".join(f"{k} {v / args.scenes:.2f} s" for k, v in stages.items() if v == v)
+        ratios = []
+        for round_ in range(1, args.rounds + 1):
+            # Twice, the faster kept: the first pass also pays for this process's first touch
+            # of its memory (page faults), which prep, run after it, no longer does.
+            first, again = pure_decode(data), pure_decode(data)
+            decode, decode_cpu = min(first, again)
             print(
-                f"{executor} jobs={jobs}: {wall:.1f} s, {per_min:.2f} sequences/min; "
-                f"stages per sequence: {parts}"
+                f"round {round_}: pure decode of {args.scenes} sequences: {decode:.1f} s wall, "
+                f"{decode_cpu:.1f} s CPU (first pass {first[0]:.1f} s; load average "
+                f"{os.getloadavg()[0]:.1f})"
             )
-            if jobs == 1:
-                print(
-                    f"jobs=1 / pure decode: wall {wall / decode:.2f}, CPU {cpu / decode_cpu:.2f} "
-                    f"(load average {os.getloadavg()[0]:.1f}; on a loaded machine the CPU ratio "
-                    "is the one to read)"
-                )
+            wall, cpu, stages = run(data, 1)
+            report("local", 1, wall, stages, args.scenes)
+            ratios.append(wall / decode)
+            print(
+                f"jobs=1 / pure decode: wall {wall / decode:.2f}, CPU {cpu / decode_cpu:.2f} "
+                f"(load average {os.getloadavg()[0]:.1f}; on a loaded machine the CPU ratio "
+                "is the one to read)"
+            )
+        if len(ratios) > 1:
+            listed = ", ".join(f"{r:.2f}" for r in ratios)
+            print(
+                f"jobs=1 / pure decode, wall, median of {len(ratios)}: {np.median(ratios):.2f} ({listed})"
+            )
+        for executor, jobs in (("local", 2), ("dask", 2)):
+            wall, _, stages = run(data, jobs, executor)
+            report(executor, jobs, wall, stages, args.scenes)
         worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS: worker {worker:.0f} MiB, main process (jobs=1 runs here) {me:.0f} MiB")
