@@ -20,7 +20,7 @@ from srraw.cfa import channel_offsets, levels
 from srraw.lens import N_TERMS, Distortion, LensGeometry, Normalisation
 from srraw.raw import RawFrame
 from srraw_prep.geometry import scaling, translation
-from srraw_prep.residual import AlignedPair, flow_field
+from srraw_prep.residual import AlignedPair, flow_field, inside
 from srraw_prep.warp import Pyramid, dense_map, sample, sampling_step
 
 
@@ -111,7 +111,7 @@ def _matches(
     # The JPEG low-passed to the grid's spacing (`small` is a box of it), in linear light.
     sigma = 0.4 * math.sqrt(max(sampling_step(at) ** 2 - 1.0, 0.0))
     warped = sample(jpeg_green, at, sigma=sigma, linear=True, interpolation=cv2.INTER_LINEAR)
-    valid = cv2.erode((warped >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    valid = inside(warped)
     pair = AlignedPair(np.clip(warped, 0, 1), small.astype(np.float32), valid, np.eye(3))
     flow = flow_field(pair, quick_check=quick_check)
     gy, gx = np.nonzero(flow.good)

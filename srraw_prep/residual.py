@@ -80,6 +80,12 @@ def _onto_grid(
     return low, high, grid_to_h
 
 
+def inside(sampled: np.ndarray) -> np.ndarray:
+    """bool: grid pixels whose 5 x 5 neighbourhood was read inside the source image (`sample`
+    marks the outside -1; near its edge the low-pass has read the border)."""
+    return cv2.erode((sampled >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+
+
 def aligned_pair(
     green_l: np.ndarray | Pyramid,
     green_h: np.ndarray | Pyramid,
@@ -94,7 +100,7 @@ def aligned_pair(
     points for a non-rigid (lens-aware) map.
     """
     low, high, grid_to_h = _onto_grid(green_l, green_h, h_to_l, max_pixels, oversample)
-    valid = cv2.erode((low >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    valid = inside(low)
     return AlignedPair(np.clip(low, 0, 1), high, valid, grid_to_h)
 
 
@@ -104,7 +110,7 @@ def colour_fit(
     """Least-squares gain per channel taking aligned L to H (linear light), and its RMSE in
     8-bit sRGB DN; on a grid of `max_pixels` at most (the fit has plenty there)."""
     low, high, _ = _onto_grid(rgb_l, rgb_h, h_to_l, max_pixels, 1.0, thin=True)
-    valid = cv2.erode((low[..., 0] >= 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    valid = inside(low[..., 0])
     low, high = np.clip(low[valid], 0, 1), high[valid]
     if len(low) == 0:
         return (float("nan"),) * 3, float("nan")
