@@ -24,7 +24,8 @@ import numpy as np
 GRID_TOLERANCE_PX = 0.015
 
 
-def _apply_matrix(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+def apply_matrix(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points (..., 2) through a 3x3 matrix (with the projective divide when it has one)."""
     pts = np.asarray(points, dtype=np.float64)
     flat = pts.reshape(-1, 2)
     out = flat @ m[:2, :2].T + m[:2, 2]
@@ -136,7 +137,7 @@ class PairMap:
     def __call__(self, points_h: np.ndarray) -> np.ndarray:
         """Map RGB-H pixel coordinates (..., 2) to RAW-L mosaic coordinates (..., 2)."""
         if self.grid is None:
-            return _apply_matrix(self.h_to_l, points_h)
+            return apply_matrix(self.h_to_l, points_h)
         pts = np.asarray(points_h, dtype=np.float64)
         ny, nx = self.grid.shape[:2]
         # Continuous node coordinates; cells clamped so that outside points extrapolate.
@@ -158,7 +159,7 @@ class PairMap:
         lens map is a small fraction of its scale, so it converges in a few steps."""
         inv = np.linalg.inv(self.h_to_l)
         target = np.asarray(points_l, dtype=np.float64)
-        q = _apply_matrix(inv, target)
+        q = apply_matrix(inv, target)
         if self.grid is None:
             return q
         lin = inv[:2, :2]

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from srraw.pairmap import apply_matrix
+
 
 def translation(tx: float, ty: float) -> np.ndarray:
     return np.array([[1.0, 0.0, tx], [0.0, 1.0, ty], [0.0, 0.0, 1.0]])
@@ -86,13 +88,6 @@ def point_map(h_to_l: PointMap) -> Callable[[np.ndarray], np.ndarray]:
     return lambda pts: pts @ matrix[:2, :2].T + matrix[:2, 2]
 
 
-def apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Map (N, 2) points through a 3x3 matrix (with the projective divide)."""
-    pts = np.hstack([np.asarray(points, dtype=np.float64), np.ones((len(points), 1))])
-    out = pts @ affine3(m).T
-    return out[:, :2] / out[:, 2:3]
-
-
 def centre_scale(h_to_l: Callable[[np.ndarray], np.ndarray], size: tuple[int, int]) -> float:
     """Destination pixels per source pixel of a point map, at the centre of a (w, h) source."""
     c = np.array(
@@ -111,5 +106,5 @@ def mean_corner_error(estimate: np.ndarray, truth: np.ndarray, size: tuple[int, 
     """MACE of a map from an image of `size`: its corners sent through `estimate` and brought
     back through the inverse of `truth`, in that image's pixels."""
     c = corners(size)
-    back = apply(np.linalg.inv(affine3(truth)) @ affine3(estimate), c)
+    back = apply_matrix(np.linalg.inv(affine3(truth)) @ affine3(estimate), c)
     return float(np.linalg.norm(back - c, axis=1).mean())
