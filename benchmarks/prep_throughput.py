@@ -3,9 +3,10 @@
 Prints sequences per minute at 1 and 2 jobs and through Dask (a LocalCluster of 2 workers),
 time per stage and sequence (decode and lens = each JPEG against its RAW are per frame, summed
 over the frames read at once; align = the chain's similarity starts, flow = both flow passes and
-joint fits; grid, colour and thumbs are per pair, summed over the pairs measured at once), peak RSS of a worker, and the ratio of prep's
-time (1 job) to the pure decode time of the same files (RAW through LibRaw + JPEG through
-OpenCV + sha256, the faster of two passes), in wall and CPU seconds.
+joint fits; grid, colour and thumbs are per pair, summed over the pairs measured at once), peak
+RSS of a worker, and the ratio of prep's time (1 job) to the pure decode time of the same files
+(RAW through LibRaw + JPEG through OpenCV + sha256, the faster of two passes), in wall and CPU
+seconds; with --rounds N, N such ratios and their median.
 
 Run: .venv/bin/python benchmarks/prep_throughput.py --scenes 4 --megapixels 12 --rounds 3
 """

@@ -19,7 +19,7 @@ import sys
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
-# Above every array prep makes (a 12 MP float32 RGB frame is 144 MB); glibc caps it itself.
+# Above every array prep makes (a 12 MP float32 RGB frame is 144 MB): none is mmapped.
 _MMAP_THRESHOLD = 1 << 30
 _TRIM_THRESHOLD = (1 << 31) - 1
 _SETTINGS = (

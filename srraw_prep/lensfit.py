@@ -327,10 +327,11 @@ def fit_sequence(
         for _ in range(10):
             step = np.linalg.solve(jtj + lam * np.diag(np.diag(jtj) + 1e-9), -g)
             trial = evaluate(x + step)
-            r_new = stacked(trial[2], trial[0])
+            prior_t, _, data_t, _ = trial
+            r_new = stacked(data_t, prior_t)
             if float(r_new @ r_new) < cost:
                 x, lam, improved = x + step, max(lam / 3, 1e-9), True
-                prior, ideals, data, gradients = trial
+                prior, ideals, data, gradients = trial  # the next iteration's starting point
                 break
             lam *= 4
         layout.unpack(x, frames)
