@@ -6,10 +6,6 @@ its ideal position undistort(p), usually with a crop scale s > 1). Both models a
 dense flow between the RAW's green and the JPEG resampled through the model; the one that
 explains the images decides. A corrected JPEG measures the lens's distortion directly, over the
 whole frame.
-
-A body that keeps its JPEGs on the RAW's grid does so in every frame, with the same scale and
-offset: a few frames measure it in full and their mean serves every frame that agrees with it
-(pooled_raw_geometry); the others only check it, on a coarser grid.
 """
 
 from __future__ import annotations
@@ -36,11 +32,6 @@ class JpegGeometry:
     distortion: Distortion | None  # measured (corrected JPEGs only)
     residual_px: float | None  # median |model - flow| over the matches, JPEG px
     matches: int
-    # The raw model's matches (mosaic px, JPEG px): what pooled_raw_geometry reads.
-    points: tuple[np.ndarray, np.ndarray] | None = dataclasses.field(
-        default=None, repr=False, compare=False
-    )
-    coarse: bool = False  # a check on the coarse grid: its own scale and offset are rough
 
 
 def raw_green(raw: RawFrame) -> np.ndarray:
@@ -135,11 +126,6 @@ def _matches(
     return p, predict(moved * (2 * k) + (k - 0.5))
 
 
-def _grid_factor(green: np.ndarray, max_pixels: int) -> int:
-    """Half-resolution pixels per flow grid pixel for a grid of about `max_pixels`."""
-    return max(1, round(math.sqrt(green.size / max_pixels)))
-
-
 def measure_jpeg_geometry(
     jpeg_green: np.ndarray | Pyramid,
     green: np.ndarray,
@@ -147,22 +133,19 @@ def measure_jpeg_geometry(
     prior: Distortion | None,
     expect_corrected: bool | None = None,
     max_pixels: int = 300_000,
-    check_pixels: int | None = None,
 ) -> JpegGeometry:
     """Fit both JPEG models to this frame's JPEG green (uint8 sRGB, or its Pyramid) and RAW
-    green; keep the one that explains it.
-
-    `check_pixels`: first fit only the raw model, on a grid of that many pixels; where it
-    explains the images, that check is the result (`coarse`: pooled_raw_geometry gives it the
-    scale and offset measured in full on other frames), else the frame is measured in full."""
+    green; keep the one that explains it."""
     shape = jpeg_green.shape
     c_jpeg = np.array([(shape[1] - 1) / 2, (shape[0] - 1) / 2])
+    k = max(1, round(math.sqrt(green.size / max_pixels)))
     s0 = shape[1] / norm.width
+    jpeg_per_grid = 2 * k * s0
     model = prior.model if prior is not None else "ptlens"
     start_terms = np.array(prior.terms if prior is not None else (0.0,) * N_TERMS[model])
 
-    def run(kind: str, params: np.ndarray, passes: int, k: int):
-        resid, n, points = np.array([np.inf]), 0, None
+    def run(kind: str, params: np.ndarray, passes: int) -> tuple[np.ndarray, np.ndarray, int]:
+        resid, n = np.array([np.inf]), 0
         for _ in range(passes):
             # The raw model's three terms come out the same through the quick check; a
             # corrected JPEG's lens terms do not (958x640 pairs 0.105 -> 0.130 px with it).
@@ -174,98 +157,39 @@ def measure_jpeg_geometry(
                 quick_check=kind == "raw",
             )
             if len(p) < 20:
-                return params, np.array([np.inf]), 0, None
+                return params, np.array([np.inf]), 0
             params, resid = _fit(kind, params, model, norm, c_jpeg, p, q)
-            n, points = len(p), (p, q)
-        return params, resid, n, points
+            n = len(p)
+        return params, resid, n
 
-    def geometry(kind, params, median, n, distortion=None, points=None, coarse=False):
-        return JpegGeometry(
-            kind,
-            float(params[0]),
-            (float(params[1]), float(params[2])),
-            distortion,
-            median if math.isfinite(median) else None,
-            n,
-            points,
-            coarse,
-        )
-
-    k = _grid_factor(green, max_pixels)
     raw_start = np.array([s0, 0.0, 0.0])
-    if check_pixels is not None and not expect_corrected:
-        k_check = _grid_factor(green, check_pixels)
-        if k_check > k:
-            params, resid, n, points = run("raw", raw_start, 1, k_check)
-            median = float(np.median(resid))
-            if median <= 0.1 * 2 * k_check * s0:  # the noise floor below, on this grid
-                return geometry("raw", params, median, n, points=points, coarse=True)
-    jpeg_per_grid = 2 * k * s0
     corrected_start = np.concatenate([raw_start, start_terms])
-    raw_params, raw_resid, raw_n, raw_points = run("raw", raw_start, 1, k)
+    raw_params, raw_resid, raw_n = run("raw", raw_start, 1)
     raw_median = float(np.median(raw_resid))
     # Flow on this grid is good to ~0.1 grid px: a raw model that explains the images that
     # well leaves nothing for a correction model to find (unless the maker note says so).
     noise_floor = 0.1 * jpeg_per_grid
+    corrected = False
     if expect_corrected or not raw_median <= noise_floor:
         # A corrected JPEG leaves radial structure the raw model cannot explain; test for it.
-        corr_params, corr_resid, corr_n, _ = run("corrected", corrected_start, 2, k)
+        corr_params, corr_resid, corr_n = run("corrected", corrected_start, 2)
         corr_median = float(np.median(corr_resid))
         distortion = Distortion(model, tuple(corr_params[3:]))
         moves = LensGeometry(distortion, norm).max_displacement() * s0
         threshold = 0.9 if expect_corrected else 0.8
-        if corr_n > 0 and moves > 0.25 * jpeg_per_grid and corr_median < threshold * raw_median:
-            return geometry("corrected", corr_params, corr_median, corr_n, distortion)
-    return geometry("raw", raw_params, raw_median, raw_n, points=raw_points)
-
-
-def _edge_difference(a: JpegGeometry, scale: float, offset: np.ndarray, half_width: float) -> float:
-    """How far a frame's raw model moves a JPEG pixel at the frame's edge from another's."""
-    return float(np.max(np.abs(np.subtract(a.offset, offset))) + abs(a.scale - scale) * half_width)
-
-
-def pooled_raw_geometry(
-    frames: list[tuple[JpegGeometry, Normalisation, tuple[int, int]]],
-    tolerance_px: float = 0.25,
-) -> list[JpegGeometry]:
-    """One scale and offset for the frames of one body and image size whose JPEGs share the
-    RAW's grid: the match-weighted mean over the frames measured in full that agree with it
-    (within `tolerance_px` at the JPEG's edge), given to every frame that agrees, each with its
-    own median residual against it. A frame that disagrees keeps its own measurement (a
-    coarse check's is rougher: ~0.1 px at 12 MP). Results in the order of `frames`.
-
-    `frames`: (geometry, RAW normalisation, JPEG size (w, h)) of each frame."""
-    out = [g for g, _, _ in frames]
-    groups: dict[tuple, list[int]] = {}
-    for i, (g, norm, size) in enumerate(frames):
-        if g.kind == "raw" and g.points is not None:
-            groups.setdefault((norm, tuple(size)), []).append(i)
-    for (norm, size), members in groups.items():
-        half_width = (size[0] - 1) / 2
-        pool = [i for i in members if not out[i].coarse]
-        while pool:
-            weights = np.array([out[i].matches for i in pool], dtype=np.float64)
-            scale = float(np.average([out[i].scale for i in pool], weights=weights))
-            offset = np.average([out[i].offset for i in pool], axis=0, weights=weights)
-            far = {i: _edge_difference(out[i], scale, offset, half_width) for i in pool}
-            worst = max(far, key=far.get)
-            if far[worst] <= tolerance_px:
-                break
-            pool.remove(worst)
-        if not pool:
-            continue
-        c_jpeg = np.array([(size[0] - 1) / 2, (size[1] - 1) / 2])
-        params = np.array([scale, *offset])
-        for i in members:
-            g = out[i]
-            if _edge_difference(g, scale, offset, half_width) > tolerance_px:
-                continue
-            p, q = g.points
-            r = _predict("raw", params, "ptlens", norm, c_jpeg, p) - q
-            out[i] = dataclasses.replace(
-                g,
-                scale=scale,
-                offset=(float(offset[0]), float(offset[1])),
-                residual_px=float(np.median(np.hypot(r[:, 0], r[:, 1]))),
-            )
-    return out
+        corrected = (
+            corr_n > 0 and moves > 0.25 * jpeg_per_grid and corr_median < threshold * raw_median
+        )
+    kind, params, median, n = (
+        ("corrected", corr_params, corr_median, corr_n)
+        if corrected
+        else ("raw", raw_params, raw_median, raw_n)
+    )
+    return JpegGeometry(
+        kind,
+        float(params[0]),
+        (float(params[1]), float(params[2])),
+        distortion if corrected else None,
+        median if math.isfinite(median) else None,
+        n,
+    )

@@ -1,8 +1,7 @@
 """A sequence's lens-aware geometry, from its decoded frames to one full map per pair.
 
 1. Each frame: a lensfun prior (when lensfun knows the lens), its JPEG measured against its own
-   RAW (jpeggeom.py): three frames in full, the others checked on a coarser grid; frames whose
-   JPEGs share the RAW's grid share one scale and offset.
+   RAW (jpeggeom.py).
 2. Every pair of neighbouring focal lengths and every training pair is aligned as a similarity
    on the JPEGs (align.py): the start. Poses are chained from the widest frame.
 3. Dense flow through the current model gives point matches for every such pair; all poses
@@ -27,7 +26,7 @@ from srraw.pairmap import fit_similarity
 from srraw.parallel import thread_map
 from srraw_prep.align import AlignError, Alignment, align, to_grey
 from srraw_prep.geometry import resize_map
-from srraw_prep.jpeggeom import JpegGeometry, measure_jpeg_geometry, pooled_raw_geometry
+from srraw_prep.jpeggeom import JpegGeometry, measure_jpeg_geometry
 from srraw_prep.lensfit import (
     FitReport,
     FrameModel,
@@ -49,18 +48,6 @@ CHAIN_PIXELS = 120_000  # neighbouring focal lengths: the similarity start, on s
 # ... and SIFT's coarse match within them, at a quarter of that (SIFT doubles its input first):
 # on a 12 MP sequence the same ECC result to 1e-3 px with 114-357 inliers, in a fifth of the time.
 CHAIN_FEATURE_PIXELS = 30_000
-# The JPEG-vs-RAW check of the frames not measured in full. On 12 MP frames (28, this grid
-# against the full one's 300k) the raw model's worst scale or offset error is 0.13 px against
-# 0.05, and its bias does not average out over frames; three frames measured in full and pooled
-# are good to 0.02 px. The check costs a third of a full measurement.
-JPEG_CHECK_PIXELS = 100_000
-JPEG_FULL_FRAMES = 3
-
-
-def measured_in_full(count: int) -> set[int]:
-    """Positions, among a sequence's `count` frames, of those whose JPEG is measured in full:
-    the first, the middle and the last (spread over the shoot)."""
-    return {0, count // 2, count - 1} if count > JPEG_FULL_FRAMES else set(range(count))
 
 
 @dataclasses.dataclass
@@ -131,32 +118,24 @@ def _lens_entry(frame: FrameInputs, override: str | None) -> LensEntry | None:
 
 
 def frame_models(
-    inputs: Iterable[FrameInputs], lens_override: str | None, threads: int = 1, pool: bool = True
+    inputs: Iterable[FrameInputs], lens_override: str | None, threads: int = 1
 ) -> tuple[dict[int, FrameModel], dict[int, JpegGeometry], dict[int, str | None]]:
-    """Each frame's prior and measured JPEG geometry (measure_frame's, where it has run);
-    `pool`: raw-grid frames of one body share one scale and offset (pooled_raw_geometry), else
-    each keeps its own."""
+    """Each frame's prior and measured JPEG geometry (measure_frame's, where it has run)."""
     results = thread_map(lambda f: f.measured or _frame_model(f, lens_override), inputs, threads)
-    pooled = [geometry for _, geometry, _ in results]
-    if pool:
-        pooled = pooled_raw_geometry([(g, m.norm, m.jpeg_size) for m, g, _ in results])
-    for (model, _, _), geometry in zip(results, pooled, strict=True):
-        model.jpeg_scale, model.jpeg_offset = geometry.scale, geometry.offset
     frames = {model.index: model for model, _, _ in results}
-    jpeg = {model.index: geometry for (model, _, _), geometry in zip(results, pooled, strict=True)}
+    jpeg = {model.index: geometry for model, geometry, _ in results}
     names = {model.index: name for model, _, name in results}
     return frames, jpeg, names
 
 
-def measure_frame(f: FrameInputs, lens_override: str | None, full: bool = True) -> None:
-    """The frame's prior and its JPEG measured against its RAW (`full`, else checked on a
-    coarser grid), kept on it: done as each frame is decoded, so that its RAW green is freed at
-    once and no core waits for the last frame."""
-    f.measured = _frame_model(f, lens_override, full)
+def measure_frame(f: FrameInputs, lens_override: str | None) -> None:
+    """The frame's prior and its JPEG measured against its RAW, kept on it: done as each frame
+    is decoded, so that its RAW green is freed at once and no core waits for the last frame."""
+    f.measured = _frame_model(f, lens_override)
 
 
 def _frame_model(
-    f: FrameInputs, lens_override: str | None, full: bool = True
+    f: FrameInputs, lens_override: str | None
 ) -> tuple[FrameModel, JpegGeometry, str | None]:
     entry = _lens_entry(f, lens_override)
     crop = camera_crop_factor(f.make, f.body)
@@ -171,8 +150,7 @@ def _frame_model(
         prior = None
     start = prior or Distortion("ptlens", (0.0,) * N_TERMS["ptlens"])
     expect = {"on": True, "off": False}.get(f.makernote or "")
-    check = None if full else JPEG_CHECK_PIXELS
-    geometry = measure_jpeg_geometry(f.pyramid, f.green, norm, prior, expect, check_pixels=check)
+    geometry = measure_jpeg_geometry(f.pyramid, f.green, norm, prior, expect)
     f.green = None  # needed only here: 12 MB a frame at 12 MP, dropped
     model = FrameModel(
         index=f.index,
@@ -314,9 +292,7 @@ def sequence_geometry(
     `threads`: frames and pairs measured at once (the results do not depend on it)."""
     stage = timer or (lambda _name: contextlib.nullcontext())
     with stage("lens"):
-        # Pairs fitted alone depend on their own two frames only: no pooling.
-        pool = pair_fit != "pairwise"
-        frames, jpeg, names = frame_models(inputs.values(), lens_override, threads, pool)
+        frames, jpeg, names = frame_models(inputs.values(), lens_override, threads)
     if pair_fit == "pairwise":
         from srraw_prep.pairwise import pairwise_geometry  # it builds on this module
 

@@ -34,7 +34,6 @@ from srraw_prep.seqgeom import (
     FrameInputs,
     SequenceGeometry,
     measure_frame,
-    measured_in_full,
     measured_scale,
     sequence_geometry,
 )
@@ -382,11 +381,6 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig, threads: int = 1) -> S
 
     `threads`: frames and pairs measured at once (the results do not depend on it)."""
     clock = _Clock()
-    # Pairs fitted alone read their own frames' JPEG geometry: every frame measured in full.
-    every = cfg.pair_fit == "pairwise"
-    full = {
-        f.index for i, f in enumerate(seq.frames) if every or i in measured_in_full(len(seq.frames))
-    }
 
     def read(frame: FrameInput) -> tuple[_Frame, FrameInputs | None]:
         with clock.time("decode"):
@@ -406,7 +400,7 @@ def process_sequence(seq: SequenceInput, cfg: PrepConfig, threads: int = 1) -> S
         )
         got.green = None  # FrameInputs holds it, and drops it once measured
         with clock.time("lens"):
-            measure_frame(inputs, cfg.lens, full=frame.index in full)
+            measure_frame(inputs, cfg.lens)
         return got, inputs
 
     read_back = thread_map(read, seq.frames, threads)
