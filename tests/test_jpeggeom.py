@@ -1,0 +1,57 @@
+"""A frame's JPEG measured against its own RAW (srraw_prep/jpeggeom.py), on frames made here
+with a known offset between the two grids."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from srraw.isp import srgb_encode
+from srraw.lens import Normalisation
+from srraw_prep.jpeggeom import measure_jpeg_geometry
+
+SIZE = (1200, 800)  # (w, h) of the mosaic and of the JPEG
+
+
+def _texture(seed: int) -> np.ndarray:
+    """Linear light at full resolution: noise blurred at two scales (texture everywhere)."""
+    rng = np.random.default_rng(seed)
+    w, h = SIZE
+    fine = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 1.5)
+    coarse = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 8)
+    mix = 0.5 * (fine - fine.mean()) / fine.std() + 0.5 * (coarse - coarse.mean()) / coarse.std()
+    return np.clip(0.25 + 0.08 * mix, 0.01, 1.0)
+
+
+def _frame(offset: tuple[float, float], seed: int):
+    """(JPEG green as uint8 sRGB, RAW green at half resolution, normalisation): JPEG pixel q
+    shows mosaic point q - offset."""
+    linear = _texture(seed)
+    w, h = SIZE
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    jpeg_linear = cv2.remap(
+        linear, xs - offset[0], ys - offset[1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
+    )
+    jpeg = np.clip(srgb_encode(jpeg_linear) * 255 + 0.5, 0, 255).astype(np.uint8)
+    # Half-resolution green: pixel g averages mosaic [2 g, 2 g + 2), centred on 2 g + 0.5.
+    green = cv2.resize(linear, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return jpeg, green, Normalisation.lensfun(w, h)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_jpeg_pixels_off_its_raw_is_measured_where_it_is(seed):
+    # Whole and half pixels, as a body's crop of its sensor gives; one flow pass alone read
+    # these 0.03-0.09 px long.
+    jpeg, green, norm = _frame((2.0, -1.5), seed)
+    g = measure_jpeg_geometry(jpeg, green, norm, None, max_pixels=60_000)
+    assert g.kind == "raw"
+    assert g.offset == pytest.approx((2.0, -1.5), abs=0.025)
+    assert g.scale == pytest.approx(1.0, abs=2e-4)
+
+
+def test_a_jpeg_on_its_raw_grid_is_measured_at_zero():
+    jpeg, green, norm = _frame((0.0, 0.0), 0)
+    g = measure_jpeg_geometry(jpeg, green, norm, None, max_pixels=60_000)
+    assert g.kind == "raw" and g.residual_px is not None
+    assert g.offset == pytest.approx((0.0, 0.0), abs=0.02)
