@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from srraw.errors import SrrawError
+from srraw.memory import ONE_ARENA
 from srraw.parallel import run_local
 
 EXECUTORS = ("local", "dask")
@@ -29,9 +30,14 @@ def run_dask(
         ) from exc
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        import dask
+
+        # Read by glibc as each worker starts, before its threads take arenas of their own.
+        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {})) | ONE_ARENA
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
     try:
         client = Client(cluster or scheduler, timeout=CONNECT_TIMEOUT)
     except OSError as exc:

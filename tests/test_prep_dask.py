@@ -91,3 +91,13 @@ def test_unreachable_scheduler_is_one_clear_line(rig_file, tmp_path, monkeypatch
             scheduler="tcp://127.0.0.1:9",
             progress=False,
         )
+
+
+def test_local_cluster_workers_start_with_one_malloc_arena(monkeypatch):
+    from srraw_prep.executor import run_dask
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)  # not inherited from here
+    # glibc reads it as the worker starts: set later, its threads would hold an arena each.
+    assert list(run_dask(os.getenv, [("MALLOC_ARENA_MAX",)], None, 1)) == ["1"]
+    # the Nanny's own settings stay (Dask's trim threshold, one BLAS thread)
+    assert list(run_dask(os.getenv, [("OPENBLAS_NUM_THREADS",)], None, 1)) == ["1"]
