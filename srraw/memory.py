@@ -10,7 +10,7 @@ arena sits idle while another thread grows its own (peak RSS 1078 MiB at 12 MP w
 
 mallopt limits the arenas only for threads that have not allocated yet: a Dask worker's threads
 exist before its first task, so its process must start with `ONE_ARENA` in its environment
-(12 MP Dask workers: 801-1063 MiB without, 719-720 MiB with).
+(12 MP Dask workers: 801-1063 MiB without, 716-734 MiB with).
 """
 
 from __future__ import annotations
