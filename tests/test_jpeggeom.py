@@ -55,3 +55,29 @@ def test_a_jpeg_on_its_raw_grid_is_measured_at_zero():
     g = measure_jpeg_geometry(jpeg, green, norm, None, max_pixels=60_000)
     assert g.kind == "raw" and g.residual_px is not None
     assert g.offset == pytest.approx((0.0, 0.0), abs=0.02)
+
+
+@pytest.mark.parametrize("cfa", ["RGGB", "GBRG", "BGGR", "GRBG"])
+def test_raw_green_averages_the_two_green_sites_of_each_cell(cfa):
+    from pathlib import Path
+
+    from srraw.exif import Exif
+    from srraw.raw import RawFrame
+    from srraw_prep.jpeggeom import raw_green
+
+    rng = np.random.default_rng(4)
+    mosaic = rng.integers(0, 16384, (9, 12), dtype=np.uint16)  # an odd row count: dropped
+    black = (512.0, 500.0, 520.0, 508.0)  # R, G1, B, G2: each green its own level
+    raw = RawFrame(Path("x.dng"), mosaic, 12, 9, cfa, black, 16383, (1, 1, 1), None, Exif())
+    green = raw_green(raw)
+    assert green.shape == (4, 6) and green.dtype == np.float32
+    # the green sites of the 2x2 cell at (2 y, 2 x), each scaled by its own levels: G1 is the
+    # green in the red row, G2 the one in the blue row
+    red_row = cfa.index("R") // 2
+    sites = sorted(
+        ((r, c) for r in (0, 1) for c in (0, 1) if cfa[2 * r + c] == "G"),
+        key=lambda site: site[0] != red_row,
+    )
+    g1, g2 = (mosaic[r:8:2, c::2].astype(np.float64) for r, c in sites)
+    expect = 0.5 * (g1 - 500.0) / (16383 - 500.0) + 0.5 * (g2 - 508.0) / (16383 - 508.0)
+    np.testing.assert_allclose(green, np.clip(expect, 0, 1), rtol=0, atol=1e-6)
