@@ -3,13 +3,17 @@ with a known offset between the two grids."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
+from srraw.exif import Exif
 from srraw.isp import srgb_encode
 from srraw.lens import Normalisation
-from srraw_prep.jpeggeom import measure_jpeg_geometry
+from srraw.raw import RawFrame
+from srraw_prep.jpeggeom import measure_jpeg_geometry, raw_green
 
 SIZE = (1200, 800)  # (w, h) of the mosaic and of the JPEG
 
@@ -59,12 +63,6 @@ def test_a_jpeg_on_its_raw_grid_is_measured_at_zero():
 
 @pytest.mark.parametrize("cfa", ["RGGB", "GBRG", "BGGR", "GRBG"])
 def test_raw_green_averages_the_two_green_sites_of_each_cell(cfa):
-    from pathlib import Path
-
-    from srraw.exif import Exif
-    from srraw.raw import RawFrame
-    from srraw_prep.jpeggeom import raw_green
-
     rng = np.random.default_rng(4)
     mosaic = rng.integers(0, 16384, (9, 12), dtype=np.uint16)  # an odd row count: dropped
     black = (512.0, 500.0, 520.0, 508.0)  # R, G1, B, G2: each green its own level

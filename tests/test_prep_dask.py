@@ -97,7 +97,7 @@ def test_local_cluster_workers_start_with_one_malloc_arena(monkeypatch):
     from srraw_prep.executor import run_dask
 
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)  # not inherited from here
-    # glibc reads it as the worker starts: set later, its threads would hold an arena each.
-    assert list(run_dask(os.getenv, [("MALLOC_ARENA_MAX",)], None, 1)) == ["1"]
-    # the Nanny's own settings stay (Dask's trim threshold, one BLAS thread)
-    assert list(run_dask(os.getenv, [("OPENBLAS_NUM_THREADS",)], None, 1)) == ["1"]
+    # glibc reads it as the worker starts: set later, its threads would hold an arena each;
+    # the Nanny's own settings stay (Dask's trim threshold, one BLAS thread). One cluster.
+    names = ["MALLOC_ARENA_MAX", "OPENBLAS_NUM_THREADS"]
+    assert list(run_dask(os.getenv, [(n,) for n in names], None, 1)) == ["1", "1"]

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from srraw.lens import Distortion, LensGeometry, Normalisation
 from srraw_prep.geometry import scaling, translation
 from srraw_prep.warp import dense_map, sample, shrink_area
 
@@ -46,8 +47,6 @@ def test_shrink_area_is_the_area_average():
 
 
 def test_dense_map_is_the_map_within_a_hundredth_between_lattice_nodes():
-    from srraw.lens import Distortion, LensGeometry, Normalisation
-
     lens = LensGeometry(Distortion("ptlens", (0.01, -0.04, 0.02)), Normalisation.lensfun(997, 661))
 
     def fn(p: np.ndarray) -> np.ndarray:
