@@ -70,7 +70,7 @@ class FrameInputs:
     )
 
     def __post_init__(self) -> None:
-        self.pyramid = Pyramid(self.rgb[..., 1])
+        self.pyramid = Pyramid(self.rgb, channel=1)
 
 
 @dataclasses.dataclass

@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
+from srraw.isp import srgb_decode_u8
 from srraw.lens import Distortion, LensGeometry, Normalisation
 from srraw_prep.geometry import scaling, translation
-from srraw_prep.warp import dense_map, sample, shrink_area
+from srraw_prep.warp import HALF_BAND_ROWS, Pyramid, dense_map, sample, shrink_area
 
 
 @pytest.mark.parametrize("thin", [False, True])
@@ -34,6 +35,17 @@ def test_thinned_box_low_passes_like_the_full_one():
     inner = (slice(4, -4), slice(4, -4))
     spread = full[inner].std()
     assert np.abs(thin[inner] - full[inner]).mean() < 0.1 * spread
+
+
+@pytest.mark.parametrize("height", [2 * HALF_BAND_ROWS * 3, 2 * HALF_BAND_ROWS * 3 + 7])
+def test_pyramid_level_one_is_the_whole_frame_decoded_then_halved(height):
+    # Built in bands of rows: the same values as decoding the frame whole, odd edges dropped.
+    rgb = np.random.default_rng(8).integers(0, 256, (height, 301, 3), dtype=np.uint8)
+    whole = srgb_decode_u8(np.ascontiguousarray(rgb[..., 1]))
+    h, w = height // 2, 150
+    expected = cv2.resize(whole[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(Pyramid(rgb[..., 1]).level(1), expected)
+    np.testing.assert_array_equal(Pyramid(rgb, channel=1).level(1), expected)
 
 
 def test_shrink_area_is_the_area_average():
