@@ -7,7 +7,10 @@
   few bad matches) the error stays within a cell, or points another way next door. Measured
   against synthetic truth (benchmarks/align_accuracy.py): the largest single cell mean, as
   before, flagged a fifth of the pairs whose true error is under 1 px, most of them at 8X
-  where one L pixel spans 8 target pixels;
+  where one L pixel spans 8 target pixels. A cell counts only where the images support its
+  residual: L shifted by it correlates with H at least as well as L unshifted. At 8X on small
+  frames the flow can be wrong by half an L pixel over several cells at once (4-7 target px
+  where the truth is under 0.5); there L and H correlate poorly and the shift does not help;
 - lever arm: the pose's uncertainty from the pair's own matches, carried to RGB-H's corners (a
   texture patch on one side pins rotation and scale poorly at the far side);
 - coverage: the share of RGB-H's cells (8 x 6) that hold matches;
@@ -24,6 +27,7 @@ import copy
 import dataclasses
 import math
 
+import cv2
 import numpy as np
 
 from srraw_prep.lensfit import (
@@ -33,6 +37,7 @@ from srraw_prep.lensfit import (
     jpeg_h_to_raw_l,
     pair_residuals,
 )
+from srraw_prep.residual import AlignedPair
 
 CELLS = (8, 6)  # texture coverage
 LOCAL_CELLS = (16, 12)  # local residual: cells 1/16 of RGB-H wide
@@ -103,6 +108,47 @@ def cell_medians(
     return out.reshape(ny, nx, 2)
 
 
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    denom = math.sqrt(float(a @ a) * float(b @ b))
+    return float(a @ b) / denom if denom > 0 else 0.0
+
+
+def supported(medians: np.ndarray, pair: AlignedPair, size: tuple[int, int]) -> np.ndarray:
+    """`medians` (cell_medians' cells of RGB-H of `size`) where the pair's images support them,
+    NaN elsewhere: the L grid shifted by the cell's residual must correlate with H over the
+    cell at least as well as unshifted (a residual says where the flow found H's content in
+    L, relative to the map: H(x) ~ L(x + r)). Both are read on the cell's pixels whose
+    shifted position is inside L too."""
+    ny, nx = medians.shape[:2]
+    to_grid = np.linalg.inv(pair.grid_to_h)
+    rows, cols = pair.high.shape
+    out = medians.copy()
+    for iy, ix in zip(*np.nonzero(np.isfinite(medians).all(axis=-1)), strict=True):
+        box = np.array([[ix / nx, iy / ny], [(ix + 1) / nx, (iy + 1) / ny]]) * size - 0.5
+        (x0, y0), (x1, y1) = box @ to_grid[:2, :2].T + to_grid[:2, 2]
+        x0, y0 = max(0, math.ceil(x0)), max(0, math.ceil(y0))
+        x1, y1 = min(cols, math.ceil(x1)), min(rows, math.ceil(y1))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        shift = (to_grid[:2, :2] @ medians[iy, ix]).astype(np.float32)  # H px -> grid px
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        sx, sy = xs + shift[0], ys + shift[1]
+        inside = (sx >= 0) & (sx <= cols - 1) & (sy >= 0) & (sy <= rows - 1)
+        near = pair.valid[
+            np.clip(np.rint(sy), 0, rows - 1).astype(int),
+            np.clip(np.rint(sx), 0, cols - 1).astype(int),
+        ]
+        use = inside & near & pair.valid[y0:y1, x0:x1]
+        if use.sum() < 16:
+            continue
+        moved = cv2.remap(pair.low, sx, sy, cv2.INTER_CUBIC)
+        high = pair.high[y0:y1, x0:x1][use]
+        if _correlation(high, moved[use]) < _correlation(high, pair.low[y0:y1, x0:x1][use]):
+            out[iy, ix] = np.nan
+    return out
+
+
 def coherent_local(medians: np.ndarray) -> float:
     """The largest residual that two neighbouring cells (8-neighbourhood) agree on: per pair
     of cells the smaller magnitude times the cosine of the angle between them (0 if they
@@ -134,13 +180,20 @@ def _cycle(frames: dict[int, FrameModel], match: Matches) -> float:
     return float(np.linalg.norm(joint - own, axis=1).max() / max(l_per_h, 1e-9))
 
 
-def error_evidence(frames: dict[int, FrameModel], match: Matches) -> ErrorEvidence:
+def error_evidence(
+    frames: dict[int, FrameModel], match: Matches, pair: AlignedPair | None = None
+) -> ErrorEvidence:
+    """`pair`: the images the matches were measured on; with them, the local term counts only
+    the residuals that the images support (see `supported`)."""
     size = frames[match.high].jpeg_size
     residuals = pair_residuals(frames, match)
     if len(residuals) < 8:
         inf = float("inf")
         return ErrorEvidence(inf, inf, inf, inf, 0.0)
-    local = coherent_local(cell_medians(match.points_h, residuals, size))
+    medians = cell_medians(match.points_h, residuals, size)
+    if pair is not None:
+        medians = supported(medians, pair, size)
+    local = coherent_local(medians)
     lever = _lever_sigma(match.points_h, np.linalg.norm(residuals, axis=1), size)
     cycle = _cycle(frames, match)
     estimate = max(local, 3 * lever, cycle)

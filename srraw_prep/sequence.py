@@ -307,7 +307,7 @@ def pair_row(
     parts = Similarity.of(h_to_l)
     measured = measured_scale(model_l, model_h)
     errors = geometry.errors(low.index, high.index)
-    evidence = error_evidence(models, pg.matches)
+    evidence = error_evidence(models, pg.matches, pg.pair)
     res = residual_of(pg.pair, pg.flow)
     with clock.time("colour"):
         gain, fit_rmse = colour_fit(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
 from srraw.lens import Distortion, Normalisation
-from srraw_prep.errorest import LOCAL_CELLS, coherent_local, error_evidence
+from srraw_prep.errorest import LOCAL_CELLS, coherent_local, error_evidence, supported
 from srraw_prep.lensfit import FrameModel, Matches, jpeg_h_to_jpeg_l
+from srraw_prep.residual import AlignedPair
 
 SIZE = (960, 640)
 
@@ -113,3 +115,53 @@ def test_a_few_matches_far_off_in_every_cell_do_not_count():
     points_l[::8] += (12.0 / 4, 0.0)  # one match in eight, 12 H px off, all one way
     ev = error_evidence(frames, Matches(1, 2, m.points_h, points_l))
     assert ev.local_px < 0.5  # a cell mean would read 1.5 px everywhere
+
+
+def _texture(shift: tuple[float, float] = (0.0, 0.0), size=(320, 240)) -> np.ndarray:
+    """A smooth random texture, its content moved by `shift` pixels (exact: sampled)."""
+    rng = np.random.default_rng(4)
+    base = cv2.GaussianBlur(rng.random((size[1] + 40, size[0] + 40), dtype=np.float32), (0, 0), 2.0)
+    ys, xs = np.mgrid[0 : size[1], 0 : size[0]].astype(np.float32) + 20
+    return cv2.remap(base, xs - np.float32(shift[0]), ys - np.float32(shift[1]), cv2.INTER_CUBIC)
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])  # H pixels per grid pixel
+def test_a_cell_counts_only_where_the_images_support_its_residual(scale):
+    size_grid = (320, 240)
+    size_h = (round(320 * scale), round(240 * scale))
+    grid_to_h = np.array([[scale, 0, (scale - 1) / 2], [0, scale, (scale - 1) / 2], [0, 0, 1]])
+    # grid px: H's content sits this far from where the map puts it in L (H(x) ~ L(x + r))
+    residual = np.array([2.0, -1.5])
+    high = _texture()
+    medians = np.zeros((LOCAL_CELLS[1], LOCAL_CELLS[0], 2))
+    medians[:] = residual * scale  # every cell claims it, in H px
+    medians[0, 0] = np.nan  # a cell without matches stays without
+    valid = np.ones(size_grid[::-1], bool)
+    moved = AlignedPair(_texture(tuple(residual)), high, valid, grid_to_h)
+    kept = supported(medians, moved, size_h)
+    assert np.isnan(kept[0, 0]).all()
+    assert np.isfinite(kept).all(axis=-1).sum() == medians[..., 0].size - 1
+    # The same claim where L is not moved at all: the flow was wrong, no cell counts.
+    still = AlignedPair(_texture(), high, valid, grid_to_h)
+    assert np.isnan(supported(medians, still, size_h)).all()
+
+
+def test_the_local_term_ignores_a_residual_the_images_do_not_show():
+    frames = _frames()
+    m = _matches(frames, _lattice(0, SIZE[0] - 1, 0, SIZE[1] - 1, 80), noise=0.05)
+    # The flow read a 3 px shift over a block of cells (a quarter of RGB-H) that is not there.
+    block = (m.points_h[:, 0] < SIZE[0] / 2) & (m.points_h[:, 1] < SIZE[1] / 2)
+    shifted = m.points_h + np.where(block[:, None], [3.0, 0.0], 0.0)
+    wrong = Matches(1, 2, m.points_h, jpeg_h_to_jpeg_l(frames[1], frames[2], shifted))
+    assert error_evidence(frames, wrong).local_px > 2.5
+    # The pair's images on H's grid agree with the map everywhere: that block does not count.
+    texture = _texture(size=SIZE)
+    pair = AlignedPair(texture, texture.copy(), np.ones(SIZE[::-1], bool), np.eye(3))
+    assert error_evidence(frames, wrong, pair).local_px < 0.5
+    # Images that show L's content moved over that block, as the flow said: it counts.
+    moved = texture.copy()
+    moved[: SIZE[1] // 2, : SIZE[0] // 2] = _texture((3.0, 0.0), size=SIZE)[
+        : SIZE[1] // 2, : SIZE[0] // 2
+    ]
+    pair = AlignedPair(moved, texture, np.ones(SIZE[::-1], bool), np.eye(3))
+    assert error_evidence(frames, wrong, pair).local_px > 2.5
