@@ -27,6 +27,7 @@ Run:  .venv/bin/python benchmarks/align_accuracy.py --scenes 4 --size 960x640
           --seed 2026 --data DIR        # the error estimate's calibration set; check: --seed 7
       .venv/bin/python benchmarks/align_accuracy.py --scenes 2 --megapixels 12
       .venv/bin/python benchmarks/align_accuracy.py --lens none          # ideal frames
+      .venv/bin/python benchmarks/align_accuracy.py --jpeg-crop 10,6,6,10  # JPEGs off the RAW's centre
       .venv/bin/python benchmarks/align_accuracy.py --scenes 8 --scene-kind mixed --pair-fit both
 """
 
@@ -144,6 +145,7 @@ def evaluate(data: Path, manifests: Path) -> dict[int, dict[str, list]]:
 
 def calibration(data: Path, manifests: Path) -> None:
     """Error estimate vs true error, per scene kind and zoom, and the flags' recall."""
+    from srraw.synth.truth import jpeg_size
     from srraw_prep.truth_error import pair_true_error, read_truth
 
     pairs = read_manifest_df(manifests / "pairs.parquet", "pairs")
@@ -152,7 +154,7 @@ def calibration(data: Path, manifests: Path) -> None:
         if row.status == "failed" or row.frame_l != row.frame_l or row.frame_l is None:
             continue
         truth = read_truth(data / row.sequence / "truth.json")
-        size_h = tuple(truth["frames"][int(row.frame_h) - 1][k] for k in ("width", "height"))
+        size_h = jpeg_size(truth["frames"][int(row.frame_h) - 1])
         pmap = PairMap.from_columns(row.h_to_l, size_h, row.h_to_l_grid, row.h_to_l_grid_shape)
         true = pair_true_error(truth, int(row.frame_l), int(row.frame_h), pmap)
         estimate = row.error_estimate_px
@@ -228,6 +230,12 @@ def main() -> None:
         choices=("joint", "pairwise", "both"),
         help="prep's pair maps: the sequence's joint fit, each pair alone, or both side by side",
     )
+    parser.add_argument(
+        "--jpeg-crop",
+        default="0,0,0,0",
+        help="LEFT,TOP,RIGHT,BOTTOM pixels synth trims off each JPEG, as bodies crop theirs "
+        "from the sensor (srraw synth --jpeg-crop)",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026, help="synth's dataset seed")
     parser.add_argument(
@@ -239,6 +247,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"command: python {' '.join(sys.argv)}")
     geometries = args.geometry or ["raw", "corrected"]
+    crop = tuple(int(v) for v in args.jpeg_crop.split(","))
+    if len(crop) != 4 or min(crop) < 0:
+        parser.error("--jpeg-crop wants 4 pixel counts >= 0: LEFT,TOP,RIGHT,BOTTOM")
     modes = ["joint", "pairwise"] if args.pair_fit == "both" else [args.pair_fit]
     megapixels = args.megapixels
     if megapixels is None:
@@ -252,6 +263,8 @@ def main() -> None:
         for geometry in geometries:
             size = frame_size(load_rig(args.rig), megapixels)
             name = f"{geometry}-{args.lens or 'rig-lens'}-{args.scene_kind}"
+            if any(crop):
+                name += "-crop" + "-".join(map(str, crop))
             data = root / f"{name}-{size[0]}x{size[1]}-seed{args.seed}"
             start = time.perf_counter()
             synthesize(
@@ -265,9 +278,12 @@ def main() -> None:
                 lens=args.lens,
                 jpeg_geometry=geometry,
                 scene_kind=args.scene_kind,
+                jpeg_crop=crop,
             )
             synth_s = time.perf_counter() - start
             label = f"{geometry} JPEGs, lens {args.lens or 'rig default'}, {size[0]}x{size[1]}"
+            if any(crop):
+                label += f", JPEG crop {','.join(map(str, crop))}"
             print(f"[{label}] synth {synth_s:.0f} s")
             results = {}
             for mode in modes:

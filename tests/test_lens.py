@@ -13,7 +13,7 @@ from srraw.lens import Distortion, LensGeometry, Normalisation, crop_scale
 from srraw.lensdb import find_lens
 from srraw.pairmap import PairMap, fit_similarity, node_positions, sample_grid
 from srraw.synth.cli import synthesize
-from srraw.synth.truth import frame_lens, frame_record, jpeg_h_to_raw_l, load_truth
+from srraw.synth.truth import frame_lens, frame_record, jpeg_h_to_raw_l, jpeg_size, load_truth
 
 FE = "Sony FE 24-240mm f/3.5-6.3 OSS"
 
@@ -158,18 +158,29 @@ def test_grid_columns_round_trip_and_old_manifests():
 
 def _raw_to_jpeg(record: dict, points: np.ndarray) -> np.ndarray:
     lens = frame_lens(record)
+    left, top = record.get("jpeg_crop", (0, 0))[:2]
     if lens is None or record["jpeg_geometry"] == "raw":
-        return points
+        return points - (left, top)
     c = np.array(lens.norm.centre)
-    return (lens.undistort(points) - c) * record["jpeg_crop_scale"] + c
+    return (lens.undistort(points) - c) * record["jpeg_crop_scale"] + c - (left, top)
 
 
-@pytest.mark.parametrize("geometry", ["raw", "corrected"])
-def test_synth_truth_matches_the_rendered_pixels(tmp_path, geometry):
-    """JPEG-L warped onto JPEG-H through truth.json's exact map leaves no motion."""
-    synthesize("simulated", tmp_path, 1, 3, 0.2, progress=False, jpeg_geometry=geometry)
+@pytest.mark.parametrize(
+    ("geometry", "crop"),
+    [("raw", (0, 0, 0, 0)), ("corrected", (0, 0, 0, 0)), ("raw", (7, 2, 3, 6))],
+)
+def test_synth_truth_matches_the_rendered_pixels(tmp_path, geometry, crop):
+    """JPEG-L warped onto JPEG-H through truth.json's exact map leaves no motion (also where
+    the body crops its JPEGs off the RAW's centre)."""
+    synthesize(
+        "simulated", tmp_path, 1, 3, 0.2, progress=False, jpeg_geometry=geometry, jpeg_crop=crop
+    )
     folder = tmp_path / "00001"
     truth = load_truth(folder)
+    for record in truth["frames"]:
+        size = (record["width"] - crop[0] - crop[2], record["height"] - crop[1] - crop[3])
+        assert jpeg_size(record) == size
+        assert cv2.imread(str(folder / record["jpeg"])).shape[1::-1] == size
     assert truth["lens"] == FE
     records = truth["frames"]
     assert all(r["distortion"]["model"] == "ptlens" for r in records)

@@ -11,7 +11,7 @@ import pytest
 from srraw.manifest import read_manifest_df
 from srraw.pairmap import PairMap, fit_similarity
 from srraw.synth.cli import synthesize
-from srraw.synth.truth import frame_record, jpeg_h_to_raw_l, load_truth
+from srraw.synth.truth import frame_record, jpeg_h_to_raw_l, jpeg_size, load_truth
 from srraw_prep.config import PrepConfig
 from srraw_prep.run import prep
 from tests.conftest import make_rig_text
@@ -38,14 +38,15 @@ def _dense_errors(data: Path, pairs) -> list[tuple[float, float]]:
     out = []
     for row in pairs.itertuples():
         truth = load_truth(data / row.sequence)
-        xs, ys = np.meshgrid(np.linspace(0, SIZE[0] - 1, 32), np.linspace(0, SIZE[1] - 1, 24))
+        size = jpeg_size(frame_record(truth, int(row.frame_h)))
+        xs, ys = np.meshgrid(np.linspace(0, size[0] - 1, 32), np.linspace(0, size[1] - 1, 24))
         pts = np.stack([xs, ys], axis=-1).reshape(-1, 2)
         true = jpeg_h_to_raw_l(truth, int(row.frame_l), int(row.frame_h), pts)
         floor = fit_similarity(pts, true)
         l_per_h = np.sqrt(abs(np.linalg.det(floor[:2, :2])))
-        pmap = PairMap.from_columns(row.h_to_l, SIZE, row.h_to_l_grid, row.h_to_l_grid_shape)
+        pmap = PairMap.from_columns(row.h_to_l, size, row.h_to_l_grid, row.h_to_l_grid_shape)
         est = np.linalg.norm(pmap(pts) - true, axis=1).mean() / l_per_h
-        sim = np.linalg.norm(PairMap(floor, SIZE)(pts) - true, axis=1).mean() / l_per_h
+        sim = np.linalg.norm(PairMap(floor, size)(pts) - true, axis=1).mean() / l_per_h
         out.append((float(est), float(sim)))
     return out
 
@@ -111,3 +112,26 @@ def test_corrected_jpegs_are_detected_and_measured(lens_data, tmp_path):
     pairs = read_manifest_df(tmp_path / "m" / "pairs.parquet", "pairs")
     errors = _dense_errors(data, pairs)
     assert all(est < 0.6 for est, _ in errors), errors
+
+
+# The body trims 10 px on the left, 6 on top, 4 on the right, 8 at the bottom: its JPEG's
+# centre sits 3 px left and 1 px below the RAW's, as real bodies crop theirs from the sensor.
+CROP = (10, 6, 4, 8)
+
+
+def test_a_jpeg_cropped_off_the_raws_centre_is_measured(tmp_path):
+    rig = _rig(tmp_path)
+    data = tmp_path / "cropped"
+    synthesize(str(rig), data, 1, 8, None, progress=False, jpeg_crop=CROP)
+    prep(data, tmp_path / "m", PrepConfig(zooms=(4,)), progress=False)
+    frames = read_manifest_df(tmp_path / "m" / "frames.parquet", "frames")
+    assert (frames.status == "ok").all()
+    assert set(frames.jpeg_width) == {SIZE[0] - CROP[0] - CROP[2]}
+    assert set(frames.jpeg_geometry) == {"raw"}
+    # q = c_jpeg + s (p - c_raw) + o: a crop is s = 1, o = ((right - left) / 2, (bottom - top) / 2)
+    assert np.allclose(frames.jpeg_scale, 1.0, atol=1e-3)
+    assert np.allclose(frames.jpeg_offset_x, (CROP[2] - CROP[0]) / 2, atol=0.05)
+    assert np.allclose(frames.jpeg_offset_y, (CROP[3] - CROP[1]) / 2, atol=0.05)
+    pairs = read_manifest_df(tmp_path / "m" / "pairs.parquet", "pairs")
+    errors = _dense_errors(data, pairs)
+    assert errors and all(est < 0.6 for est, _ in errors), errors

@@ -20,6 +20,16 @@ from srraw.synth.sequence import (
 )
 
 
+def _crop(value: str) -> tuple[int, int, int, int]:
+    try:
+        crop = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        crop = ()
+    if len(crop) != 4 or min(crop) < 0:
+        raise click.BadParameter(f"{value!r}: want 4 pixel counts >= 0, LEFT,TOP,RIGHT,BOTTOM")
+    return crop
+
+
 def sequence_seed(seed: int, index: int) -> int:
     return seed * 100_003 + index
 
@@ -45,20 +55,21 @@ def synthesize(
     jpeg_geometry: str = "raw",
     exif_lens: str | None = None,
     scene_kind: str = "normal",
+    jpeg_crop: tuple[int, int, int, int] = (0, 0, 0, 0),
 ) -> list[Path]:
     """Write `scenes` sequences 00001.. into `out`, skipping complete ones unless `force`.
 
     `lens`: a lensfun lens name, 'none' for ideal pinhole frames, None for the rig's lens; the
     copy's perturbation of its terms is drawn once per dataset from `seed`. `scene_kind`:
     'normal', 'smooth', 'depth', or 'mixed' (see scene_kind_for); a sequence of another kind
-    is rewritten."""
+    is rewritten. `jpeg_crop`: see LensSetup.jpeg_crop."""
     rig = load_rig(rig_spec)
-    lens_args = (lens, seed, jpeg_geometry, exif_lens)
+    lens_args = (lens, seed, jpeg_geometry, exif_lens, tuple(jpeg_crop))
     setup = lens_setup(rig, *lens_args)
     size = frame_size(rig, megapixels)
     folders = [out / f"{i:05d}" for i in range(1, scenes + 1)]
     kinds = {f: scene_kind_for(scene_kind, seed, int(f.name)) for f in folders}
-    todo = [f for f in folders if force or not is_complete(f, kinds[f])]
+    todo = [f for f in folders if force or not is_complete(f, kinds[f], setup.jpeg_crop)]
     if len(todo) < len(folders) and progress:
         click.echo(f"{len(folders) - len(todo)} of {len(folders)} sequences already complete")
     disable = not progress or not todo
@@ -143,6 +154,14 @@ def synthesize(
     "entrance pupil; 'mixed': of every 4 sequences 2 normal, 1 smooth, 1 depth (order from "
     "--seed). truth.json records each sequence's kind.",
 )
+@click.option(
+    "--jpeg-crop",
+    default="0,0,0,0",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _crop(value),
+    help="Pixels the body trims off each frame before writing its JPEG: LEFT,TOP,RIGHT,BOTTOM "
+    "(a Sony 6048x4024 RAW has a 6000x4000 JPEG); truth.json records the offset.",
+)
 @click.option("--force", is_flag=True, help="Rewrite sequences that are already complete.")
 @click.option(
     "--jobs",
@@ -161,6 +180,7 @@ def synth(
     jpeg_geometry: str,
     exif_lens: str | None,
     scene_kind: str,
+    jpeg_crop: tuple[int, int, int, int],
     force: bool,
     jobs: int,
 ) -> None:
@@ -180,5 +200,6 @@ def synth(
         jpeg_geometry=jpeg_geometry,
         exif_lens=exif_lens,
         scene_kind=scene_kind,
+        jpeg_crop=jpeg_crop,
     )
     click.echo(f"{len(folders)} sequences in {out}")

@@ -59,10 +59,16 @@ class LensSetup:
     copy_factors: tuple[float, ...] = (1.0, 1.0, 1.0)
     jpeg_geometry: str = "raw"  # 'raw': JPEG on the RAW's grid; 'corrected': undistorted + crop
     exif_lens: str | None = None  # lens name written to EXIF instead of the rig's
+    # Pixels the body trims off the developed frame before it writes the JPEG (left, top,
+    # right, bottom): bodies crop their JPEGs from the sensor (a Sony 6048x4024 RAW, a
+    # 6000x4000 JPEG), so the JPEG sits a whole or half pixel off the RAW's centre.
+    jpeg_crop: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def __post_init__(self) -> None:
         if self.jpeg_geometry not in JPEG_GEOMETRIES:
             raise ValueError(f"jpeg geometry must be one of {JPEG_GEOMETRIES}")
+        if len(self.jpeg_crop) != 4 or min(self.jpeg_crop) < 0:
+            raise ValueError("jpeg crop must be 4 pixel counts >= 0: left, top, right, bottom")
 
     def focus_factors(self, seed: int, realism: Realism = Realism()) -> tuple[float, ...]:
         """Per-sequence scaling of each term (focus distance changes the distortion)."""
@@ -93,18 +99,21 @@ def lens_setup(
     seed: int,
     jpeg_geometry: str = "raw",
     exif_lens: str | None = None,
+    jpeg_crop: tuple[int, int, int, int] = (0, 0, 0, 0),
     realism: Realism = Realism(),
 ) -> LensSetup:
     """`lens`: a lensfun lens name, 'none' for ideal frames, None for the rig's default."""
     name = rig.lens.lensfun if lens is None else lens
     if not name or name.casefold() == "none":
-        return LensSetup(None, jpeg_geometry=jpeg_geometry, exif_lens=exif_lens)
+        return LensSetup(
+            None, jpeg_geometry=jpeg_geometry, exif_lens=exif_lens, jpeg_crop=tuple(jpeg_crop)
+        )
     entry = find_lens(name, rig.body.make, rig.body.model)
     if entry is None:
         raise SrrawError(f"lens {name!r} is not in the lensfun database (try 'none')")
     rng = np.random.default_rng([seed, 7])
     copy = tuple(1 + rng.uniform(-realism.lens_copy, realism.lens_copy, 3))
-    return LensSetup(entry, copy, jpeg_geometry, exif_lens)
+    return LensSetup(entry, copy, jpeg_geometry, exif_lens, tuple(jpeg_crop))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,6 +278,7 @@ class RenderedFrame:
     jpeg_geometry: str = "raw"
     jpeg_crop_scale: float = 1.0
     foreground_to_scene: np.ndarray | None = None  # depth scenes: the layer's pose
+    jpeg_crop: tuple[int, int, int, int] = (0, 0, 0, 0)  # LensSetup.jpeg_crop
 
 
 def frame_geometry(rig: Rig, plan: FramePlan, size: tuple[int, int]) -> FrameGeometry:
@@ -342,6 +352,10 @@ def render_frame(
     if lens.jpeg_geometry == "corrected" and distortion is not None:
         jpeg_scale = crop_scale(distortion)
         rgb = correct_jpeg(rgb, distortion, jpeg_scale)
+    left, top, right, bottom = lens.jpeg_crop
+    if left + right >= width or top + bottom >= height:
+        raise SrrawError(f"a JPEG crop of {lens.jpeg_crop} leaves nothing of {width}x{height}")
+    rgb = np.ascontiguousarray(rgb[top : height - bottom, left : width - right])
     ok, encoded = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:
         raise SrrawError("OpenCV could not encode the JPEG")
@@ -375,6 +389,7 @@ def render_frame(
         lens.jpeg_geometry,
         jpeg_scale,
         pose,
+        lens.jpeg_crop,
     )
 
 
@@ -403,6 +418,10 @@ def truth_record(frame: RenderedFrame) -> dict:
         "distortion": _distortion_record(frame.lens),
         "jpeg_geometry": frame.jpeg_geometry if frame.lens is not None else "raw",
         "jpeg_crop_scale": frame.jpeg_crop_scale,
+        # JPEG pixel q is pixel q + (left, top) of the developed frame (srraw/synth/truth.py)
+        "jpeg_crop": list(frame.jpeg_crop),
+        "jpeg_width": frame.geometry.width - frame.jpeg_crop[0] - frame.jpeg_crop[2],
+        "jpeg_height": frame.geometry.height - frame.jpeg_crop[1] - frame.jpeg_crop[3],
         # Depth scenes: foreground layer point X -> background scene point (3x3, row-major).
         "foreground_to_scene": (
             None
@@ -449,9 +468,12 @@ def _distortion_record(lens: LensGeometry | None) -> dict:
     }
 
 
-def is_complete(folder: Path, kind: str | None = None) -> bool:
+def is_complete(
+    folder: Path, kind: str | None = None, jpeg_crop: tuple[int, int, int, int] | None = None
+) -> bool:
     """A sequence is done when its truth sidecar (written last) and every frame exist (and,
-    given `kind`, it holds that kind of scene: sidecars without one hold 'normal')."""
+    given `kind`, it holds that kind of scene: sidecars without one hold 'normal'; given
+    `jpeg_crop`, its JPEGs were cropped so: sidecars without one were not)."""
     truth = folder / TRUTH_NAME
     if not truth.is_file():
         return False
@@ -461,6 +483,10 @@ def is_complete(folder: Path, kind: str | None = None) -> bool:
     except (ValueError, KeyError, TypeError):
         return False
     if kind is not None and record.get("scene_kind", "normal") != kind:
+        return False
+    if jpeg_crop is not None and any(
+        tuple(f.get("jpeg_crop", (0, 0, 0, 0))) != tuple(jpeg_crop) for f in frames
+    ):
         return False
     return all((folder / f["raw"]).is_file() and (folder / f["jpeg"]).is_file() for f in frames)
 

@@ -1,8 +1,9 @@
 """The exact geometry a synthetic sequence was rendered with, read back from its truth.json.
 
     JPEG-H pixel q -> RAW-L mosaic pixel p:
-        u_H = (q - c_H) / jpeg_crop_scale_H + c_H     if H's JPEG is 'corrected'
-            = undistort_H(q)                          if it is 'raw' (the RAW's own grid)
+        q'  = q + (left, top) of H's jpeg_crop       (the developed frame's pixel)
+        u_H = (q' - c_H) / jpeg_crop_scale_H + c_H    if H's JPEG is 'corrected'
+            = undistort_H(q')                         if it is 'raw' (the RAW's own grid)
         u_L = scene_to_frame[L] @ inv(scene_to_frame[H]) @ u_H     (ideal pixel coordinates)
         p   = distort_L(u_L)
 with c = ((W - 1) / 2, (H - 1) / 2) and distort/undistort lensfun's model (srraw/lens.py).
@@ -40,11 +41,17 @@ def frame_lens(record: dict) -> LensGeometry | None:
     return LensGeometry(Distortion(dist["model"], tuple(dist["terms"])), norm)
 
 
+def jpeg_size(record: dict) -> tuple[int, int]:
+    """(width, height) of the frame's JPEG: the RAW's, less what the body cropped."""
+    return record.get("jpeg_width", record["width"]), record.get("jpeg_height", record["height"])
+
+
 def jpeg_to_ideal(record: dict, points: np.ndarray) -> np.ndarray:
     lens = frame_lens(record)
-    pts = np.asarray(points, dtype=np.float64)
+    left, top = record.get("jpeg_crop", (0, 0))[:2]
+    pts = np.asarray(points, dtype=np.float64) + np.array([left, top], dtype=np.float64)
     if lens is None:
-        return pts.copy()
+        return pts
     if record.get("jpeg_geometry") == "corrected":
         c = np.array(lens.norm.centre)
         return (pts - c) / record["jpeg_crop_scale"] + c
