@@ -25,6 +25,12 @@ from srraw_prep.warp import Pyramid, dense_map, sample, sampling_step
 
 # A raw model this far (JPEG px) from its start is measured a second time from where it is.
 REMEASURE_PX = 0.25
+MAX_PASSES = 3
+# A JPEG at most this much narrower than its RAW is taken for a crop of it at first.
+CROP_FRACTION = 0.03
+# Grid pixels next to the JPEG's edge that give no matches: DIS's 8-pixel patches at its
+# finest scale, half the grid's.
+EDGE_MARGIN = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +124,12 @@ def _matches(
     # The JPEG low-passed to the grid's spacing (`small` is a box of it), in linear light.
     sigma = 0.4 * math.sqrt(max(sampling_step(at) ** 2 - 1.0, 0.0))
     warped = sample(jpeg_green, at, sigma=sigma, linear=True, interpolation=cv2.INTER_LINEAR)
-    valid = inside(warped)
+    # Where the JPEG ends inside the RAW (a body's crop), DIS's patches near its edge see the
+    # zero beyond it against the RAW's texture and pull inward (the scale read 1e-4 low, 0.06
+    # px at the corners): no match comes from within EDGE_MARGIN of that edge. A JPEG that
+    # covers the whole grid loses nothing.
+    edge = np.ones((2 * EDGE_MARGIN + 1, 2 * EDGE_MARGIN + 1), np.uint8)
+    valid = cv2.erode(inside(warped).astype(np.uint8), edge).astype(bool)
     pair = AlignedPair(np.clip(warped, 0, 1), small.astype(np.float32), valid, np.eye(3))
     flow = flow_field(pair, quick_check=quick_check)
     gy, gx = np.nonzero(flow.good)
@@ -147,6 +158,11 @@ def measure_jpeg_geometry(
     c_jpeg = np.array([(shape[1] - 1) / 2, (shape[0] - 1) / 2])
     k = max(1, round(math.sqrt(green.size / max_pixels)))
     s0 = shape[1] / norm.width
+    if 1 - CROP_FRACTION <= s0 <= 1:
+        # A JPEG a few pixels smaller than its RAW is a crop of it (a Sony 6048x4024 RAW, a
+        # 6000x4000 JPEG), not a resize: starting from the size ratio would put the frame's
+        # edges pixels off.
+        s0 = 1.0
     jpeg_per_grid = 2 * k * s0
     model = prior.model if prior is not None else "ptlens"
     start_terms = np.array(prior.terms if prior is not None else (0.0,) * N_TERMS[model])
@@ -171,14 +187,20 @@ def measure_jpeg_geometry(
 
     raw_start = np.array([s0, 0.0, 0.0])
     corrected_start = np.concatenate([raw_start, start_terms])
-    raw_params, raw_resid, raw_n = run("raw", raw_start, 1)
     # Flow misreads a displacement by a few % (a JPEG 2 px off its RAW read as 2.06-2.07, 1.5
     # px as 1.53-1.59: tests/test_jpeggeom.py), so a model that moved far from its start is
-    # measured once more, from where it is (then within 0.015 px there).
+    # measured again, from where it is, until it stays (then within 0.015 px there).
     half_diagonal = math.hypot(*c_jpeg)
-    moved = np.abs(raw_params[1:3]).max() + abs(raw_params[0] - s0) * half_diagonal
-    if raw_n and moved > REMEASURE_PX:
-        raw_params, raw_resid, raw_n = run("raw", raw_params, 1)
+    start = raw_start
+    for _ in range(MAX_PASSES):
+        raw_params, raw_resid, raw_n = run("raw", start, 1)
+        moved = (
+            np.abs(raw_params[1:3] - start[1:3]).max()
+            + abs(raw_params[0] - start[0]) * half_diagonal
+        )
+        if not raw_n or moved <= REMEASURE_PX:
+            break
+        start = raw_params
     raw_median = float(np.median(raw_resid))
     # Flow on this grid is good to ~0.1 grid px: a raw model that explains the images that
     # well leaves nothing for a correction model to find (unless the maker note says so).

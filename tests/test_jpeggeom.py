@@ -54,6 +54,19 @@ def test_a_jpeg_pixels_off_its_raw_is_measured_where_it_is(seed):
     assert g.scale == pytest.approx(1.0, abs=2e-4)
 
 
+def test_a_jpeg_cropped_from_its_raw_is_measured_at_scale_one():
+    # The body keeps the sensor's pixels [12, w - 4) x [6, h - 10): a JPEG 16 px narrower and
+    # off the RAW's centre by (-4, +2). The flow's patches at the JPEG's edge read the zero
+    # beyond it: the scale came out 1.7e-4 low (0.12 px at the corners) before EDGE_MARGIN.
+    jpeg, green, norm = _frame((0.0, 0.0), 1)
+    left, top, right, bottom = 12, 6, 4, 10
+    cropped = np.ascontiguousarray(jpeg[top : SIZE[1] - bottom, left : SIZE[0] - right])
+    g = measure_jpeg_geometry(cropped, green, norm, None, max_pixels=60_000)
+    assert g.kind == "raw"
+    assert g.scale == pytest.approx(1.0, abs=3e-5)
+    assert g.offset == pytest.approx(((right - left) / 2, (bottom - top) / 2), abs=0.03)
+
+
 def test_a_jpeg_on_its_raw_grid_is_measured_at_zero():
     jpeg, green, norm = _frame((0.0, 0.0), 0)
     g = measure_jpeg_geometry(jpeg, green, norm, None, max_pixels=60_000)
