@@ -177,6 +177,20 @@ def test_synth_resumes_after_an_interruption(rig_file, tmp_path):
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temporaries
 
 
+def test_a_sequence_made_with_another_jpeg_crop_is_rewritten(rig_file, tmp_path):
+    rig = str(rig_file(width=96, height=64))
+    out = tmp_path / "data"
+    (folder,) = synthesize(rig, out, 1, 3, None, progress=False)
+    assert is_complete(folder, "normal", (0, 0, 0, 0))
+    assert not is_complete(folder, "normal", (4, 2, 0, 2))
+    synthesize(rig, out, 1, 3, None, progress=False, jpeg_crop=(4, 2, 0, 2))
+    assert is_complete(folder, "normal", (4, 2, 0, 2))
+    jpeg = cv2.imread(str(folder / "00001.JPG"))
+    assert jpeg.shape[:2] == (64 - 4, 96 - 4)
+    with pytest.raises(ValueError, match="pixel counts"):
+        synthesize(rig, out, 1, 3, None, progress=False, jpeg_crop=(1, -1, 0, 0))
+
+
 def test_text_sits_at_one_place_in_scene_units_at_every_frame_scale():
     """Each frame draws text at its own resolution; the glyphs must land where the geometry
     says (OpenCV lays a string out slightly differently at each font size, which moved text
