@@ -397,7 +397,8 @@ PAIRS = Table(
             "largest residual displacement that two neighbouring cells of the target's 16 x 12 "
             "cells agree on (median residual vector of the flow matches per cell under the "
             "final map; per pair of neighbours the smaller magnitude times the cosine between "
-            "them): a moved region spans cells, bad flow stays in one",
+            "them; a cell counts only where L shifted by its residual correlates with H at "
+            "least as well as unshifted): a moved region spans cells, bad flow stays in one",
             "H px",
         ),
         Column(
