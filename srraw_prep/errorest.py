@@ -37,7 +37,7 @@ from srraw_prep.lensfit import (
     jpeg_h_to_raw_l,
     pair_residuals,
 )
-from srraw_prep.residual import AlignedPair
+from srraw_prep.residual import AlignedPair, centred_correlation
 
 CELLS = (8, 6)  # texture coverage
 LOCAL_CELLS = (16, 12)  # local residual: cells 1/16 of RGB-H wide
@@ -108,12 +108,6 @@ def cell_medians(
     return out.reshape(ny, nx, 2)
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    denom = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b) / denom if denom > 0 else 0.0
-
-
 def supported(medians: np.ndarray, pair: AlignedPair, size: tuple[int, int]) -> np.ndarray:
     """`medians` (cell_medians' cells of RGB-H of `size`) where the pair's images support them,
     NaN elsewhere: the L grid shifted by the cell's residual must correlate with H over the
@@ -142,9 +136,12 @@ def supported(medians: np.ndarray, pair: AlignedPair, size: tuple[int, int]) -> 
         use = inside & near & pair.valid[y0:y1, x0:x1]
         if use.sum() < 16:
             continue
-        moved = cv2.remap(pair.low, sx, sy, cv2.INTER_CUBIC)
-        high = pair.high[y0:y1, x0:x1][use]
-        if _correlation(high, moved[use]) < _correlation(high, pair.low[y0:y1, x0:x1][use]):
+        moved = cv2.remap(pair.low, sx, sy, cv2.INTER_CUBIC)[use]
+        high = pair.high[y0:y1, x0:x1]
+        unshifted = pair.low[y0:y1, x0:x1][use]
+        # a flat patch (NaN) counts as 0, as neither shift then shows anything
+        rho_moved = np.nan_to_num(centred_correlation(high[use], moved))
+        if rho_moved < np.nan_to_num(centred_correlation(high[use], unshifted)):
             out[iy, ix] = np.nan
     return out
 

@@ -219,9 +219,14 @@ def residual_of(pair: AlignedPair, flow: Flow) -> Residual:
 def correlation(pair: AlignedPair) -> float:
     """Zero-mean normalised correlation of the aligned pair's green (ECC's rho), where valid."""
     a = pair.high[pair.valid]
-    b = pair.low[pair.valid]
     if a.size < 16:
         return float("nan")
+    return centred_correlation(a, pair.low[pair.valid])
+
+
+def centred_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Zero-mean normalised correlation of two float32 sample vectors; NaN where one is flat.
+    Centres `a` and `b` in place: pass copies (a boolean index makes one)."""
     # float32 products, float64 means: rho good to ~1e-6, a fifth of the float64 copies' time
     a -= np.float32(a.mean(dtype=np.float64))
     b -= np.float32(b.mean(dtype=np.float64))
