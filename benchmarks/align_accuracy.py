@@ -46,7 +46,7 @@ from srraw.manifest import read_manifest_df
 from srraw.pairmap import PairMap, fit_similarity
 from srraw.rig import load_rig
 from srraw.synth.cli import synthesize
-from srraw.synth.sequence import frame_size
+from srraw.synth.sequence import frame_size, parse_jpeg_crop
 from srraw.synth.truth import jpeg_h_to_raw_l, load_truth
 from srraw_prep.align import AlignError, resample, to_grey
 from srraw_prep.config import PrepConfig
@@ -247,9 +247,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"command: python {' '.join(sys.argv)}")
     geometries = args.geometry or ["raw", "corrected"]
-    crop = tuple(int(v) for v in args.jpeg_crop.split(","))
-    if len(crop) != 4 or min(crop) < 0:
-        parser.error("--jpeg-crop wants 4 pixel counts >= 0: LEFT,TOP,RIGHT,BOTTOM")
+    try:
+        crop = parse_jpeg_crop(args.jpeg_crop)
+    except ValueError as exc:
+        parser.error(f"--jpeg-crop: {exc}")
     modes = ["joint", "pairwise"] if args.pair_fit == "both" else [args.pair_fit]
     megapixels = args.megapixels
     if megapixels is None:

@@ -15,6 +15,7 @@ from srraw.synth.sequence import (
     frame_size,
     is_complete,
     lens_setup,
+    parse_jpeg_crop,
     scene_kind_for,
     write_sequence,
 )
@@ -22,12 +23,9 @@ from srraw.synth.sequence import (
 
 def _crop(value: str) -> tuple[int, int, int, int]:
     try:
-        crop = tuple(int(v) for v in value.split(","))
-    except ValueError:
-        crop = ()
-    if len(crop) != 4 or min(crop) < 0:
-        raise click.BadParameter(f"{value!r}: want 4 pixel counts >= 0, LEFT,TOP,RIGHT,BOTTOM")
-    return crop
+        return parse_jpeg_crop(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}") from exc
 
 
 def sequence_seed(seed: int, index: int) -> int:

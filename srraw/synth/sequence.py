@@ -50,6 +50,21 @@ class Realism:
     focus: float = 0.03
 
 
+def _check_crop(crop: tuple) -> None:
+    if len(crop) != 4 or min(crop) < 0:
+        raise ValueError("a JPEG crop is 4 pixel counts >= 0: LEFT,TOP,RIGHT,BOTTOM")
+
+
+def parse_jpeg_crop(text: str) -> tuple[int, int, int, int]:
+    """'LEFT,TOP,RIGHT,BOTTOM' -> LensSetup.jpeg_crop; ValueError if it is not 4 counts >= 0."""
+    try:
+        crop = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        crop = ()
+    _check_crop(crop)
+    return crop
+
+
 @dataclasses.dataclass(frozen=True)
 class LensSetup:
     """The lens a synthetic dataset is shot with: a lensfun profile (None: ideal pinhole frames),
@@ -67,8 +82,7 @@ class LensSetup:
     def __post_init__(self) -> None:
         if self.jpeg_geometry not in JPEG_GEOMETRIES:
             raise ValueError(f"jpeg geometry must be one of {JPEG_GEOMETRIES}")
-        if len(self.jpeg_crop) != 4 or min(self.jpeg_crop) < 0:
-            raise ValueError("jpeg crop must be 4 pixel counts >= 0: left, top, right, bottom")
+        _check_crop(self.jpeg_crop)
 
     def focus_factors(self, seed: int, realism: Realism = Realism()) -> tuple[float, ...]:
         """Per-sequence scaling of each term (focus distance changes the distortion)."""
