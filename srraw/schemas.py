@@ -271,9 +271,9 @@ FRAMES = Table(
 PAIRS = Table(
     name="pairs",
     major=1,
-    # 1.4: error_local_px is what neighbouring cells agree on; 1.3: error_estimate_px and its
+    # 1.5: error_model_px; 1.4: error_local_px is what neighbouring cells agree on; 1.3: error_estimate_px and its
     # evidence; 1.2: status 'absent', duplicate_file
-    minor=4,
+    minor=5,
     doc=(
         "One row per training pair: RAW of the short-focal frame L (input) and JPEG of the "
         "long-focal frame H (target), for zoom factor `zoom`."
@@ -387,7 +387,7 @@ PAIRS = Table(
             "error_estimate_px",
             F64,
             "estimated largest error of the map over the target: max(error_local_px, 3 x "
-            "error_lever_px, error_cycle_px); above prep's --max-error-estimate the pair is "
+            "error_lever_px, error_cycle_px, 3 x error_model_px); above prep's --max-error-estimate the pair is "
             "flagged 'large_error_estimate' (calibrated on synthetic truth)",
             "H px",
         ),
@@ -413,6 +413,13 @@ PAIRS = Table(
             F64,
             "largest corner distance between the sequence's joint map and the pair fitted on "
             "its own matches (consistency of the sequence's maps)",
+            "H px",
+        ),
+        Column(
+            "error_model_px",
+            F64,
+            "1-sigma error of the map at the worst point of the target, carried from the "
+            "covariance of the sequence's joint fit (poses and lens terms of both frames)",
             "H px",
         ),
         Column(

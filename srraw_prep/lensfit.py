@@ -113,6 +113,10 @@ class FitReport:
     rms_px: float  # robust RMS residual over all matches, ideal pixels of the longer frame
     iterations: int
     matches: int
+    # The parameters' covariance at the solution: (J^T J)^-1 of the robustly weighted problem,
+    # scaled by its residual variance per degree of freedom; and where each frame's sit in it.
+    covariance: np.ndarray | None = None
+    layout: "_Layout | None" = None
 
 
 # Prior uncertainty of a lensfun term: real copies and focus distances differ by several
@@ -197,6 +201,12 @@ def _pair_residual(
 ) -> np.ndarray:
     u_l, u_h = _ideal_points(frames, match, lenses)
     return _residual(u_l, u_h, frames[match.low].pose, frames[match.high].pose)
+
+
+def _huber_sqrt_weights(residual: np.ndarray) -> np.ndarray:
+    """Square roots of the Huber weights of (2N,) residuals, per point (both coordinates alike)."""
+    mag = np.repeat(np.hypot(residual[0::2], residual[1::2]), 2)
+    return np.sqrt(np.where(mag <= HUBER_PX, 1.0, HUBER_PX / np.maximum(mag, 1e-12)))
 
 
 def fit_sequence(
@@ -312,13 +322,7 @@ def fit_sequence(
     it = 0
     prior, ideals, data, gradients = evaluate(x)
     for it in range(1, iterations + 1):  # noqa: B007 - reported after the loop
-        # Huber weights from the current residuals (per point, both coordinates alike).
-        sqrt_w = []
-        for d in data:
-            mag = np.repeat(np.hypot(d[0::2], d[1::2]), 2)
-            sqrt_w.append(
-                np.sqrt(np.where(mag <= HUBER_PX, 1.0, HUBER_PX / np.maximum(mag, 1e-12)))
-            )
+        sqrt_w = [_huber_sqrt_weights(d) for d in data]
         r = stacked(data, prior)
         jtj, g = normal_equations(x, ideals, r, gradients)
         cost = float(r @ r)
@@ -340,7 +344,48 @@ def fit_sequence(
             break
     errors = np.concatenate([np.hypot(d[0::2], d[1::2]) for d in data])
     rms = float(np.sqrt(np.mean(np.minimum(errors, 3 * HUBER_PX) ** 2)))
-    return FitReport(rms, it, int(sum(len(m.points_h) for m in matches)))
+    sqrt_w = [_huber_sqrt_weights(d) for d in data]
+    r = stacked(data, prior)
+    jtj, _ = normal_equations(x, ideals, r, gradients)
+    dof = max(len(r) - layout.size, 1)
+    try:
+        covariance = np.linalg.inv(jtj) * max(float(r @ r) / dof, 1.0)
+    except np.linalg.LinAlgError:
+        covariance = None
+    return FitReport(rms, it, int(sum(len(m.points_h) for m in matches)), covariance, layout)
+
+
+def map_sigma(
+    frames: dict[int, FrameModel], fit: FitReport, low: int, high: int, points: np.ndarray
+) -> np.ndarray:
+    """(N,) 1-sigma uncertainty of the pair's map (JPEG-H pixels -> RAW-L mosaic pixels) at
+    `points`, in RAW-L pixels, carried from the joint fit's covariance of every parameter the
+    map depends on (both poses, both frames' lens terms)."""
+    layout, cov = fit.layout, fit.covariance
+    if layout is None or cov is None:
+        return np.full(len(points), np.nan)
+    at = [
+        i
+        for index in (low, high)
+        for sl in (layout.pose.get(index), layout.terms.get(index))
+        if sl is not None
+        for i in range(sl.start, sl.stop)
+    ]
+    if not at:
+        return np.zeros(len(points))
+    x = layout.pack(frames)
+    base = jpeg_h_to_raw_l(frames[low], frames[high], points)
+    jac = np.empty((len(points), 2, len(at)))
+    for k, i in enumerate(at):
+        step = 1e-6 * max(1.0, abs(x[i]))
+        moved = {j: dataclasses.replace(f) for j, f in frames.items()}
+        trial = x.copy()
+        trial[i] += step
+        layout.unpack(trial, moved)
+        jac[:, :, k] = (jpeg_h_to_raw_l(moved[low], moved[high], points) - base) / step
+    sub = cov[np.ix_(at, at)]
+    var = np.einsum("nci,ij,ncj->n", jac, sub, jac)
+    return np.sqrt(np.maximum(var, 0.0))
 
 
 def pair_residuals(frames: dict[int, FrameModel], match: Matches) -> np.ndarray:

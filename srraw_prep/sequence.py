@@ -307,7 +307,8 @@ def pair_row(
     parts = Similarity.of(h_to_l)
     measured = measured_scale(model_l, model_h)
     errors = geometry.errors(low.index, high.index)
-    evidence = error_evidence(models, pg.matches, pg.pair)
+    fit = geometry.fit if pg.frames is None else None  # pairwise fits keep no covariance
+    evidence = error_evidence(models, pg.matches, pg.pair, fit)
     res = residual_of(pg.pair, pg.flow)
     with clock.time("colour"):
         gain, fit_rmse = colour_fit(
@@ -336,6 +337,7 @@ def pair_row(
         "error_local_px": _finite(evidence.local_px),
         "error_lever_px": _finite(evidence.lever_px),
         "error_cycle_px": _finite(evidence.cycle_px),
+        "error_model_px": _finite(evidence.model_px),
         "texture_coverage": evidence.coverage,
     }
     flags = list(dict.fromkeys(low.row["qa_flags"] + high.row["qa_flags"]))
