@@ -116,7 +116,7 @@ class FitReport:
     # The parameters' covariance at the solution: (J^T J)^-1 of the robustly weighted problem,
     # scaled by its residual variance per degree of freedom; and where each frame's sit in it.
     covariance: np.ndarray | None = None
-    layout: "_Layout | None" = None
+    layout: _Layout | None = None
 
 
 # Prior uncertainty of a lensfun term: real copies and focus distances differ by several
