@@ -271,8 +271,8 @@ FRAMES = Table(
 PAIRS = Table(
     name="pairs",
     major=1,
-    # 1.5: error_model_px; 1.4: error_local_px is what neighbouring cells agree on; 1.3: error_estimate_px and its
-    # evidence; 1.2: status 'absent', duplicate_file
+    # 1.5: error_model_px; 1.4: error_local_px is what neighbouring cells agree on;
+    # 1.3: error_estimate_px and its evidence; 1.2: status 'absent', duplicate_file
     minor=5,
     doc=(
         "One row per training pair: RAW of the short-focal frame L (input) and JPEG of the "
@@ -387,8 +387,9 @@ PAIRS = Table(
             "error_estimate_px",
             F64,
             "estimated largest error of the map over the target: max(error_local_px, 3 x "
-            "error_lever_px, error_cycle_px, 3 x error_model_px); above prep's --max-error-estimate the pair is "
-            "flagged 'large_error_estimate' (calibrated on synthetic truth)",
+            "error_lever_px, error_cycle_px, 3 x error_model_px); above prep's "
+            "--max-error-estimate the pair is flagged 'large_error_estimate' (calibrated on "
+            "synthetic truth)",
             "H px",
         ),
         Column(

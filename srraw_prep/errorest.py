@@ -170,6 +170,13 @@ def coherent_local(medians: np.ndarray) -> float:
     return best
 
 
+def _l_per_h(low: FrameModel, high: FrameModel) -> float:
+    """RAW-L pixels per target pixel along RGB-H's top edge (to read L px as target px)."""
+    w = high.jpeg_size[0]
+    ends = jpeg_h_to_raw_l(low, high, np.array([[0.0, 0.0], [w - 1.0, 0.0]]))
+    return max(float(np.linalg.norm(ends[1] - ends[0])) / max(w - 1.0, 1.0), 1e-9)
+
+
 def _cycle(frames: dict[int, FrameModel], match: Matches) -> float:
     """Max distance at RGB-H's corners between the joint map and the pair fitted alone."""
     low, high = frames[match.low], frames[match.high]
@@ -180,8 +187,7 @@ def _cycle(frames: dict[int, FrameModel], match: Matches) -> float:
     corners = _corners(high.jpeg_size)
     joint = jpeg_h_to_raw_l(low, high, corners)
     own = jpeg_h_to_raw_l(alone[match.low], alone[match.high], corners)
-    l_per_h = np.linalg.norm(joint[1] - joint[0]) / max(corners[1, 0] - corners[0, 0], 1.0)
-    return float(np.linalg.norm(joint - own, axis=1).max() / max(l_per_h, 1e-9))
+    return float(np.linalg.norm(joint - own, axis=1).max() / _l_per_h(low, high))
 
 
 MODEL_LATTICE = (12, 8)  # points of RGB-H where the fit's uncertainty is read
@@ -195,9 +201,7 @@ def _model_sigma(frames: dict[int, FrameModel], fit: FitReport, match: Matches) 
     xs, ys = np.meshgrid(np.linspace(0, w - 1, nx), np.linspace(0, h - 1, ny))
     points = np.stack([xs.ravel(), ys.ravel()], axis=-1)
     sigma = map_sigma(frames, fit, match.low, match.high, points)
-    ends = jpeg_h_to_raw_l(low, high, np.array([[0.0, 0.0], [w - 1.0, 0.0]]))
-    l_per_h = np.linalg.norm(ends[1] - ends[0]) / max(w - 1.0, 1.0)
-    return float(np.max(sigma) / max(l_per_h, 1e-9))
+    return float(np.max(sigma) / _l_per_h(low, high))
 
 
 def error_evidence(

@@ -214,8 +214,10 @@ def fit_sequence(
     matches: list[Matches],
     reference: int,
     iterations: int = 20,
+    covariance: bool = False,
 ) -> FitReport:
-    """Refine every pose (but the reference frame's) and every refinable distortion in place."""
+    """Refine every pose (but the reference frame's) and every refinable distortion in place;
+    `covariance`: report the parameters' covariance at the solution too (map_sigma reads it)."""
     layout = _Layout(frames, reference)
     matches = [m for m in matches if len(m.points_h) >= 8]
     if not matches or layout.size == 0:
@@ -344,15 +346,18 @@ def fit_sequence(
             break
     errors = np.concatenate([np.hypot(d[0::2], d[1::2]) for d in data])
     rms = float(np.sqrt(np.mean(np.minimum(errors, 3 * HUBER_PX) ** 2)))
+    report = FitReport(rms, it, int(sum(len(m.points_h) for m in matches)))
+    if not covariance:
+        return report
     sqrt_w = [_huber_sqrt_weights(d) for d in data]
     r = stacked(data, prior)
     jtj, _ = normal_equations(x, ideals, r, gradients)
     dof = max(len(r) - layout.size, 1)
     try:
-        covariance = np.linalg.inv(jtj) * max(float(r @ r) / dof, 1.0)
+        cov = np.linalg.inv(jtj) * max(float(r @ r) / dof, 1.0)
     except np.linalg.LinAlgError:
-        covariance = None
-    return FitReport(rms, it, int(sum(len(m.points_h) for m in matches)), covariance, layout)
+        return report
+    return dataclasses.replace(report, covariance=cov, layout=layout)
 
 
 def map_sigma(

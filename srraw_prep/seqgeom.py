@@ -346,7 +346,7 @@ def sequence_geometry(
 
             thread_map(measure, todo, threads)
             matches = [pg.matches for pg in usable if pg.matches is not None]
-            fit = fit_sequence(frames, matches, reference)
+            fit = fit_sequence(frames, matches, reference, covariance=final)
     sources = distortion_sources(frames, usable)
     return SequenceGeometry(frames, jpeg, names, sources, pairs, fit, reference)
 

@@ -56,7 +56,9 @@ def _scatter(points_h: np.ndarray, draws: int = 40) -> tuple[np.ndarray, np.ndar
         frames = copy.deepcopy(truth)
         # Noise of POINT_SIGMA_PX in H's ideal pixels: in L it is half that (H is 2x L).
         noisy = exact + rng.normal(0, POINT_SIGMA_PX / 2, exact.shape)
-        report = fit_sequence(frames, [Matches(1, 2, points_h, noisy)], reference=1)
+        report = fit_sequence(
+            frames, [Matches(1, 2, points_h, noisy)], reference=1, covariance=True
+        )
         mapped.append(jpeg_h_to_raw_l(frames[1], frames[2], probes))
         predicted.append(map_sigma(frames, report, 1, 2, probes))
     mapped = np.array(mapped)
@@ -81,5 +83,5 @@ def test_matches_in_one_corner_leave_the_far_corner_uncertain():
 
 def test_no_covariance_gives_no_sigma():
     frames = _frames()
-    report = fit_sequence(frames, [], reference=1)
+    report = fit_sequence(frames, [], reference=1, covariance=True)
     assert np.isnan(map_sigma(frames, report, 1, 2, np.zeros((3, 2)))).all()
